@@ -1,0 +1,31 @@
+"""The `aigc` command: one Typer app with a sub-app per area."""
+
+from __future__ import annotations
+
+import typer
+
+from aigc_workflow import __version__
+from aigc_workflow.cli import briefs, db
+
+app = typer.Typer(
+    name="aigc",
+    help="Content-production workflow engine: generate, score, gate, review, publish, learn from feedback.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(briefs.app, name="brief")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"aigc-workflow {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    """Settings come from AIGC_* environment variables and an optional ./aigc.toml (AIGC_CONFIG names another)."""

@@ -1,0 +1,173 @@
+"""Repository functions: every query and write the engine makes. They take `*, session` and never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from aigc_workflow.briefs import BriefSpec
+from aigc_workflow.db.models import (
+    Batch,
+    Brief,
+    Decision,
+    Draft,
+    Modality,
+    ModelStatus,
+    ModelVersion,
+    Publication,
+    Score,
+    Verdict,
+)
+from aigc_workflow.scoring.base import ScoreResult
+
+BRIEF_FIELDS = tuple(BriefSpec.model_fields)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    updated: int
+    unchanged: int
+
+
+def brief_to_spec(brief: Brief) -> BriefSpec:
+    data = {name: getattr(brief, name) for name in BRIEF_FIELDS}
+    data["modality"] = str(brief.modality)
+    return BriefSpec.model_validate(data)
+
+
+def upsert_briefs(specs: Sequence[BriefSpec], *, session: Session) -> ImportResult:
+    """Insert new refs, update changed ones, leave identical ones: importing twice duplicates nothing."""
+    existing = {b.ref: b for b in session.scalars(select(Brief).where(Brief.ref.in_([s.ref for s in specs])))}
+    created = updated = unchanged = 0
+    for spec in specs:
+        values: dict[str, Any] = spec.model_dump()
+        values["keywords"] = list(spec.keywords)
+        values["avoid"] = list(spec.avoid)
+        values["modality"] = Modality(spec.modality)
+        digest = spec.content_hash()
+        brief = existing.get(spec.ref)
+        if brief is None:
+            session.add(Brief(**values, content_hash=digest))
+            created += 1
+        elif brief.content_hash != digest:
+            for key, value in values.items():
+                setattr(brief, key, value)
+            brief.content_hash = digest
+            updated += 1
+        else:
+            unchanged += 1
+    session.flush()
+    return ImportResult(created, updated, unchanged)
+
+
+def list_briefs(*, session: Session, refs: Iterable[str] | None = None) -> list[Brief]:
+    query = select(Brief).order_by(Brief.id)
+    if refs is not None:
+        query = query.where(Brief.ref.in_(list(refs)))
+    return list(session.scalars(query))
+
+
+def create_batch(*, session: Session, review_mode: str, seed: int, candidates: int, config: dict[str, Any]) -> Batch:
+    batch = Batch(review_mode=review_mode, seed=seed, candidates=candidates, config=config)
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def drafts_by_keys(keys: Iterable[str], *, session: Session) -> dict[str, Draft]:
+    keys = list(keys)
+    if not keys:
+        return {}
+    return {d.cache_key: d for d in session.scalars(select(Draft).where(Draft.cache_key.in_(keys)))}
+
+
+def draft_with_lineage(draft_id: int, *, session: Session) -> Draft | None:
+    query = (
+        select(Draft)
+        .where(Draft.id == draft_id)
+        .options(
+            selectinload(Draft.brief),
+            selectinload(Draft.scores),
+            selectinload(Draft.verdict),
+            selectinload(Draft.reviews),
+            selectinload(Draft.publications),
+        )
+    )
+    return session.scalar(query)
+
+
+def list_drafts(*, session: Session, batch_id: int | None = None, ids: Iterable[int] | None = None) -> list[Draft]:
+    query = (
+        select(Draft)
+        .order_by(Draft.id)
+        .options(
+            selectinload(Draft.brief),
+            selectinload(Draft.scores),
+            selectinload(Draft.verdict),
+            selectinload(Draft.publications),
+        )
+    )
+    if batch_id is not None:
+        query = query.where(Draft.batch_id == batch_id)
+    if ids is not None:
+        query = query.where(Draft.id.in_(list(ids)))
+    return list(session.scalars(query))
+
+
+def save_scores(draft_id: int, results: Iterable[ScoreResult], *, session: Session) -> None:
+    """One row per (draft, scorer); scoring again replaces the earlier row."""
+    current = {s.scorer: s for s in session.scalars(select(Score).where(Score.draft_id == draft_id))}
+    for result in results:
+        row = current.get(result.scorer) or Score(draft_id=draft_id, scorer=result.scorer)
+        row.scorer_model = result.model
+        row.scorer_version = result.version
+        row.value = result.value
+        row.details = result.details
+        row.error = result.error
+        session.add(row)
+    session.flush()
+
+
+def score_results(draft: Draft) -> dict[str, ScoreResult]:
+    return {
+        s.scorer: ScoreResult(s.scorer, s.value, s.scorer_model, s.scorer_version, s.details or {}, s.error)
+        for s in draft.scores
+    }
+
+
+def save_verdict(
+    draft_id: int, decision: str, reasons: Sequence[str], thresholds: dict[str, Any], *, session: Session
+) -> Verdict:
+    verdict = session.scalar(select(Verdict).where(Verdict.draft_id == draft_id)) or Verdict(draft_id=draft_id)
+    verdict.decision = Decision(decision)
+    verdict.reasons = list(reasons)
+    verdict.thresholds = thresholds
+    session.add(verdict)
+    session.flush()
+    return verdict
+
+
+def published_texts(*, session: Session, limit: int = 5000) -> list[str]:
+    """The most recent published texts, for originality checks."""
+    query = (
+        select(Publication.text)
+        .where(Publication.text.is_not(None))
+        .order_by(Publication.id.desc())
+        .limit(limit)
+    )
+    return [text for text in session.scalars(query) if text]
+
+
+def publication_for(draft_id: int, channel: str, *, session: Session) -> Publication | None:
+    return session.scalar(select(Publication).where(Publication.draft_id == draft_id, Publication.channel == channel))
+
+
+def promoted_model(kind: str, *, session: Session) -> ModelVersion | None:
+    return session.scalar(
+        select(ModelVersion).where(ModelVersion.kind == kind, ModelVersion.status == ModelStatus.PROMOTED)
+    )

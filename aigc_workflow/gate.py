@@ -1,0 +1,50 @@
+"""The gate: a pure function from scores and thresholds to a verdict with reasons."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from aigc_workflow.scoring.base import ScoreResult
+from aigc_workflow.settings import Bound
+
+APPROVED, REJECTED, HELD = "approved", "rejected", "held"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    decision: str  # approved | rejected | held
+    reasons: tuple[str, ...]
+
+
+def decide(
+    scores: Mapping[str, ScoreResult],
+    thresholds: Mapping[str, Bound],
+    required: Iterable[str],
+) -> Verdict:
+    """Reject on any bound crossed; otherwise hold on any required scorer missing or failed; else approve.
+
+    Fail closed: a scorer that did not run, errored or lacks its model can never let a draft through.
+    A bound on a scorer that is not required still applies when that scorer ran.
+    """
+    rejections: list[str] = []
+    holds: list[str] = []
+    for name in required:
+        result = scores.get(name)
+        if result is None:
+            holds.append(f"{name}: not scored")
+        elif result.error is not None or result.value is None:
+            holds.append(f"{name}: {result.error or 'no value'}")
+    for name, bound in thresholds.items():
+        result = scores.get(name)
+        if result is None or result.value is None:
+            continue
+        if bound.min is not None and result.value < bound.min:
+            rejections.append(f"{name} {result.value:.3f} is below the minimum {bound.min:g}")
+        if bound.max is not None and result.value > bound.max:
+            rejections.append(f"{name} {result.value:.3f} is above the maximum {bound.max:g}")
+    if rejections:
+        return Verdict(REJECTED, tuple(rejections + holds))
+    if holds:
+        return Verdict(HELD, tuple(holds))
+    return Verdict(APPROVED, ("all checks passed",))

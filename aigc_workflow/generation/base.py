@@ -1,0 +1,71 @@
+"""The Generator extension point: load() once, then generate(requests) -> drafts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aigc_workflow.briefs import BriefSpec
+
+
+def derive_seed(batch_seed: int, brief_ref: str, candidate_index: int) -> int:
+    """A per-draft seed: the same brief and candidate get the same seed whatever else is in the batch."""
+    digest = hashlib.sha256(f"{batch_seed}:{brief_ref}:{candidate_index}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def cache_key(brief: BriefSpec, model_version: str, seed: int, params: dict[str, Any], candidate_index: int) -> str:
+    """Identifies a draft by everything that determines it; a stored draft with this key is reused."""
+    payload = json.dumps(
+        [brief.content_hash(), model_version, seed, params, candidate_index], sort_keys=True, default=str
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One draft to produce: the brief, which candidate it is, and its own seed."""
+
+    brief: BriefSpec
+    candidate_index: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class GeneratedDraft:
+    """What a generator produced for one request, with the lineage the database keeps."""
+
+    request: GenerationRequest
+    prompt: str
+    model_version: str
+    params: dict[str, Any] = field(default_factory=dict)
+    text: str | None = None
+    image_path: str | None = None
+
+
+class Generator(ABC):
+    """A generative back-end. Heavy imports and weights belong in load(), not at import."""
+
+    modality: str = "text"
+
+    @property
+    @abstractmethod
+    def model_version(self) -> str:
+        """A string that names the exact weights used (spec plus revision or digest)."""
+
+    @property
+    @abstractmethod
+    def params(self) -> dict[str, Any]:
+        """Generation parameters that shape the output (recorded on each draft, part of the cache key)."""
+
+    @abstractmethod
+    def load(self) -> None:
+        """Load weights; called once per worker before the first generate()."""
+
+    @abstractmethod
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GeneratedDraft]:
+        """One draft per request, in the same order."""

@@ -1,0 +1,1 @@
+"""Model specs, bundled weights and the registry of trained versions."""

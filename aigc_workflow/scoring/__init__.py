@@ -1,0 +1,1 @@
+"""Scorers: measure each draft; the gate decides from their values."""

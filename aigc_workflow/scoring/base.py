@@ -1,0 +1,105 @@
+"""The Scorer protocol, its result type, and the registry of scorers by name."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from aigc_workflow.briefs import BriefSpec
+
+if TYPE_CHECKING:
+    from aigc_workflow.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class ModelUnavailable(RuntimeError):
+    """A scorer's weights are missing; the message says how to provide them."""
+
+
+@dataclass(frozen=True)
+class ScoringItem:
+    """One draft to score, with the brief it answers."""
+
+    brief: BriefSpec
+    text: str | None = None
+    image_path: str | None = None
+    draft_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ScoringContext:
+    """What a scorer may compare against beyond the items themselves."""
+
+    published_texts: tuple[str, ...] = ()
+    published_image_paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """One scorer's measurement of one draft. `value` is None exactly when `error` says why."""
+
+    scorer: str
+    value: float | None
+    model: str
+    version: str
+    details: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    name: str
+    modality: str  # "text" or "image"
+
+    def load(self) -> None:
+        """Load weights once; raise ModelUnavailable when they are missing."""
+
+    def score(self, items: Sequence[ScoringItem], context: ScoringContext) -> list[ScoreResult]:
+        """One result per item, same order."""
+
+
+# Name -> "module:Class". Lazy so that listing scorers imports no model code.
+# A new scorer is one module plus one line here; its class takes the Settings.
+SCORERS: dict[str, str] = {
+    "relevance": "aigc_workflow.scoring.relevance:RelevanceScorer",
+    "toxicity": "aigc_workflow.scoring.toxicity:ToxicityScorer",
+    "bias": "aigc_workflow.scoring.bias:BiasScorer",
+    "originality": "aigc_workflow.scoring.originality:OriginalityScorer",
+    "format": "aigc_workflow.scoring.format:FormatScorer",
+}
+
+
+def create_scorer(name: str, settings: Settings) -> Scorer:
+    try:
+        target = SCORERS[name]
+    except KeyError:
+        raise KeyError(f"unknown scorer {name!r}; known: {', '.join(sorted(SCORERS))}") from None
+    module_name, class_name = target.split(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    return cls(settings)
+
+
+def failed_results(scorer: str, items: Sequence[ScoringItem], error: str, model: str = "unknown") -> list[ScoreResult]:
+    return [ScoreResult(scorer, None, model, "unknown", error=error) for _ in items]
+
+
+def score_safely(scorer: Scorer, items: Sequence[ScoringItem], context: ScoringContext) -> list[ScoreResult]:
+    """Run a scorer; any failure becomes an error result per item (the gate then holds them)."""
+    if not items:
+        return []
+    try:
+        scorer.load()
+        results = scorer.score(items, context)
+        if len(results) != len(items):
+            raise RuntimeError(f"returned {len(results)} results for {len(items)} drafts")
+        return results
+    except ModelUnavailable as error:
+        return failed_results(scorer.name, items, f"model unavailable: {error}")
+    except Exception as error:  # noqa: BLE001 - fail closed: any scorer error holds the draft
+        log.warning("scorer %s failed: %s\n%s", scorer.name, error, traceback.format_exc())
+        return failed_results(scorer.name, items, f"{type(error).__name__}: {error}")

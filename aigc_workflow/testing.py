@@ -1,0 +1,81 @@
+"""Fakes for unit tests and benchmarks: an echo generator and scripted scorers (never used by default)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from aigc_workflow.generation.base import GeneratedDraft, GenerationRequest, Generator
+from aigc_workflow.scoring.base import ModelUnavailable, ScoreResult, ScoringContext, ScoringItem
+
+
+class EchoGenerator(Generator):
+    """Writes a deterministic sentence from the brief; optionally sleeps to mimic model latency."""
+
+    def __init__(self, delay_s: float = 0.0) -> None:
+        self.delay_s = delay_s
+        self.loaded = 0
+        self.calls: list[int] = []
+
+    @property
+    def model_version(self) -> str:
+        return "fake:echo@1"
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {"kind": "echo"}
+
+    def load(self) -> None:
+        self.loaded += 1
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GeneratedDraft]:
+        self.calls.append(len(requests))
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        drafts = []
+        for request in requests:
+            brief = request.brief
+            words = " ".join(brief.keywords)
+            text = f"{brief.topic}. Candidate {request.candidate_index} (seed {request.seed}). {words}".strip()
+            drafts.append(
+                GeneratedDraft(request, prompt=f"Write about {brief.topic}", model_version=self.model_version,
+                               params=self.params, text=text)
+            )
+        return drafts
+
+
+class ScriptedScorer:
+    """A scorer whose values come from a function of the item; can be told to fail or lack its model."""
+
+    modality = "text"
+
+    def __init__(
+        self,
+        name: str,
+        value: float | Callable[[ScoringItem], float] = 1.0,
+        *,
+        raises: Exception | None = None,
+        unavailable: bool = False,
+        delay_s: float = 0.0,
+    ) -> None:
+        self.name = name
+        self._value = value
+        self._raises = raises
+        self._unavailable = unavailable
+        self._delay_s = delay_s
+
+    def load(self) -> None:
+        if self._unavailable:
+            raise ModelUnavailable(f"{self.name}: no weights (scripted)")
+
+    def score(self, items: Sequence[ScoringItem], context: ScoringContext) -> list[ScoreResult]:
+        if self._delay_s:
+            time.sleep(self._delay_s)
+        if self._raises is not None:
+            raise self._raises
+        results = []
+        for item in items:
+            value = self._value(item) if callable(self._value) else self._value
+            results.append(ScoreResult(self.name, float(value), "fake:scripted", "1"))
+        return results
