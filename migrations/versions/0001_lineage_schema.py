@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 15:41:22.397451
+Create Date: 2026-11-28
 """
 
 from collections.abc import Sequence
@@ -66,7 +66,6 @@ def upgrade() -> None:
     sa.Column('status', sa.Enum('candidate', 'promoted', 'retired', name='model_status', native_enum=False, create_constraint=True, length=16), nullable=False),
     sa.Column('created_at', aigc_workflow.db.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('promoted_at', aigc_workflow.db.base.UTCDateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['finetune_run_id'], ['finetune_runs.id'], name=op.f('fk_model_versions_finetune_run_id_finetune_runs'), use_alter=True),
     sa.ForeignKeyConstraint(['parent_id'], ['model_versions.id'], name=op.f('fk_model_versions_parent_id_model_versions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_model_versions')),
     sa.UniqueConstraint('name', name=op.f('uq_model_versions_name'))
@@ -111,6 +110,11 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['base_model_version_id'], ['model_versions.id'], name=op.f('fk_finetune_runs_base_model_version_id_model_versions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_finetune_runs'))
     )
+    # model_versions and finetune_runs refer to each other: the second foreign key comes after both tables.
+    with op.batch_alter_table('model_versions', schema=None) as batch_op:
+        batch_op.create_foreign_key(
+            batch_op.f('fk_model_versions_finetune_run_id_finetune_runs'), 'finetune_runs', ['finetune_run_id'], ['id']
+        )
     op.create_table('reviews',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('draft_id', sa.Integer(), nullable=False),
@@ -210,6 +214,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_reviews_draft_id'))
 
     op.drop_table('reviews')
+    with op.batch_alter_table('model_versions', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_model_versions_finetune_run_id_finetune_runs'), type_='foreignkey')
     op.drop_table('finetune_runs')
     with op.batch_alter_table('drafts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_drafts_brief_id'))

@@ -1,0 +1,60 @@
+"""Importing briefs: all or nothing, idempotent, on both databases and through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from aigc_workflow.briefs import BriefSpec
+from aigc_workflow.cli.main import app
+from aigc_workflow.db import repo
+from aigc_workflow.db.session import session_scope
+
+GOOD = "- ref: trees\n  topic: Why cities need trees\n  keywords: [shade]\n- ref: sleep\n  topic: Better sleep\n"
+
+
+def test_upsert_creates_updates_and_leaves_unchanged(db_url: str) -> None:
+    with session_scope(db_url) as session:
+        first = repo.upsert_briefs([BriefSpec(ref="a", topic="A"), BriefSpec(ref="b", topic="B")], session=session)
+    with session_scope(db_url) as session:
+        second = repo.upsert_briefs([BriefSpec(ref="a", topic="A"), BriefSpec(ref="b", topic="B2")], session=session)
+        briefs = repo.list_briefs(session=session)
+    assert (first.created, first.updated, first.unchanged) == (2, 0, 0)
+    assert (second.created, second.updated, second.unchanged) == (0, 1, 1)
+    assert [(b.ref, b.topic) for b in briefs] == [("a", "A"), ("b", "B2")]
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, db_url: str) -> dict[str, str]:
+    return {"AIGC_HOME": str(tmp_path / "home"), "AIGC_DATABASE_URL": db_url}
+
+
+def test_cli_import_twice_then_list_as_json(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    runner = CliRunner()
+    path = tmp_path / "briefs.yaml"
+    path.write_text(GOOD)
+    first = runner.invoke(app, ["brief", "import", str(path)], env=cli_env)
+    second = runner.invoke(app, ["brief", "import", str(path)], env=cli_env)
+    assert first.exit_code == 0, first.output
+    assert "2 created" in first.output
+    assert "0 created, 0 updated, 2 unchanged" in second.output
+    listed = runner.invoke(app, ["brief", "list", "--json"], env=cli_env)
+    rows = json.loads(listed.stdout)
+    assert [r["ref"] for r in rows] == ["trees", "sleep"]
+    assert set(rows[0]) >= {"id", "ref", "modality", "topic", "audience", "tone", "format", "min_words",
+                            "max_words", "keywords", "avoid", "channel", "candidates"}
+    assert rows[0]["keywords"] == ["shade"]
+
+
+def test_cli_bad_file_imports_nothing_and_names_line_and_field(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    runner = CliRunner()
+    path = tmp_path / "briefs.yaml"
+    path.write_text(GOOD + "- ref: broken\n  topic: Fine\n  max_words: many\n")
+    result = runner.invoke(app, ["brief", "import", str(path)], env=cli_env)
+    assert result.exit_code == 1
+    assert f"{path}: item 3, line 8: field 'max_words'" in result.output
+    listed = runner.invoke(app, ["brief", "list", "--json"], env=cli_env)
+    assert json.loads(listed.stdout) == []

@@ -1,0 +1,62 @@
+"""Settings: defaults, AIGC_ environment variables, aigc.toml and per-channel gates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aigc_workflow.settings import Bound, Settings
+
+
+def test_defaults_are_embedded_and_offline(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path)
+    assert settings.db_url == f"sqlite:///{(tmp_path / 'aigc.db').resolve()}"
+    assert settings.text_model == "bundled:smollm2-135m-instruct"
+    assert settings.toxicity_backend == "classic"
+    assert settings.review_mode == "auto"
+
+
+def test_environment_overrides_with_prefix_and_nesting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("AIGC_HOME", str(tmp_path / "h"))
+    monkeypatch.setenv("AIGC_DATABASE_URL", "postgresql+psycopg://u@127.0.0.1/x")
+    monkeypatch.setenv("AIGC_GENERATION__MAX_NEW_TOKENS", "33")
+    settings = Settings()
+    assert settings.home == tmp_path / "h"
+    assert settings.db_url == "postgresql+psycopg://u@127.0.0.1/x"
+    assert settings.generation.max_new_tokens == 33
+
+
+def test_toml_file_with_per_channel_gates(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    config = tmp_path / "aigc.toml"
+    config.write_text(
+        'candidates = 3\n[gate]\nrelevance = { min = 0.4 }\n'
+        '[channel_gates.kids]\ntoxicity = { max = 0.05 }\n'
+    )
+    monkeypatch.setenv("AIGC_CONFIG", str(config))
+    settings = Settings(home=tmp_path)
+    assert settings.candidates == 3
+    assert settings.gate == {"relevance": Bound(min=0.4)}
+    kids = settings.gate_for("kids")
+    assert kids["toxicity"] == Bound(max=0.05) and kids["relevance"] == Bound(min=0.4)
+    assert settings.gate_for("other") == {"relevance": Bound(min=0.4)}
+
+
+def test_environment_beats_toml(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    config = tmp_path / "aigc.toml"
+    config.write_text("candidates = 3\n")
+    monkeypatch.setenv("AIGC_CONFIG", str(config))
+    monkeypatch.setenv("AIGC_CANDIDATES", "5")
+    assert Settings(home=tmp_path).candidates == 5
+
+
+def test_unknown_keys_and_bad_values_are_errors(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    config = tmp_path / "aigc.toml"
+    config.write_text("candidatez = 3\n")
+    monkeypatch.setenv("AIGC_CONFIG", str(config))
+    with pytest.raises(ValueError, match="candidatez"):
+        Settings(home=tmp_path)
+    monkeypatch.setenv("AIGC_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("AIGC_REVIEW_MODE", "sometimes")
+    with pytest.raises(ValueError, match="review_mode"):
+        Settings(home=tmp_path)
