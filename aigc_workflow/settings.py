@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     text_scorers: list[str] = Field(
         default_factory=lambda: ["relevance", "toxicity", "bias", "originality", "format"]
     )
+    # Image drafts need these to pass; until they exist, image drafts are held, never approved.
+    image_scorers: list[str] = Field(default_factory=lambda: ["clip", "nsfw", "image_originality"])
     scorer_timeout_s: float = Field(300.0, gt=0)
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
     gate: dict[str, Bound] = Field(default_factory=default_gate)

@@ -79,3 +79,12 @@ class ScriptedScorer:
             value = self._value(item) if callable(self._value) else self._value
             results.append(ScoreResult(self.name, float(value), "fake:scripted", "1"))
         return results
+
+
+def fake_generator(spec: str) -> EchoGenerator:
+    """`fake:echo` or `fake:echo?delay=0.05` (seconds per generate call)."""
+    name, _, query = spec.removeprefix("fake:").partition("?")
+    if name != "echo":
+        raise ValueError(f"unknown fake generator {spec!r}; use fake:echo[?delay=SECONDS]")
+    options = dict(part.split("=", 1) for part in query.split("&") if part)
+    return EchoGenerator(delay_s=float(options.get("delay", 0.0)))

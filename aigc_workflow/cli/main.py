@@ -5,7 +5,9 @@ from __future__ import annotations
 import typer
 
 from aigc_workflow import __version__
-from aigc_workflow.cli import briefs, db
+from aigc_workflow.cli import briefs, db, drafts
+from aigc_workflow.cli.run import run
+from aigc_workflow.cli.score import score
 
 app = typer.Typer(
     name="aigc",
@@ -16,6 +18,9 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(briefs.app, name="brief")
+app.add_typer(drafts.app, name="drafts")
+app.command()(run)
+app.command()(score)
 
 
 def _version(value: bool) -> None:

@@ -72,6 +72,10 @@ def list_briefs(*, session: Session, refs: Iterable[str] | None = None) -> list[
     return list(session.scalars(query))
 
 
+def briefs_by_ids(ids: Iterable[int], *, session: Session) -> list[Brief]:
+    return list(session.scalars(select(Brief).where(Brief.id.in_(list(ids))).order_by(Brief.id)))
+
+
 def create_batch(*, session: Session, review_mode: str, seed: int, candidates: int, config: dict[str, Any]) -> Batch:
     batch = Batch(review_mode=review_mode, seed=seed, candidates=candidates, config=config)
     session.add(batch)

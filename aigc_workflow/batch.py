@@ -1,0 +1,189 @@
+"""Batch stages as plain functions (plan, generate, score, gate, publish, finish); flows only order them."""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from aigc_workflow.db import repo
+from aigc_workflow.db.models import Batch, BatchStatus, Decision, Draft, Modality
+from aigc_workflow.db.session import session_scope
+from aigc_workflow.gate import decide
+from aigc_workflow.generation.base import GenerationRequest, Generator, cache_key, derive_seed
+from aigc_workflow.publishing import publish
+from aigc_workflow.scoring.base import (
+    ScoreResult,
+    Scorer,
+    ScoringContext,
+    ScoringItem,
+    failed_results,
+    score_safely,
+)
+from aigc_workflow.settings import Settings
+
+
+class UnknownBriefs(LookupError):
+    """Refs asked for that are not in the database."""
+
+
+@dataclass(frozen=True)
+class PlannedDraft:
+    """A draft the batch needs: its cache key, its brief and the request that produces it."""
+
+    key: str
+    brief_id: int
+    request: GenerationRequest
+
+
+def start_batch(
+    settings: Settings, *, brief_refs: Sequence[str] | None, seed: int, candidates: int, review_mode: str,
+    config: dict[str, Any],
+) -> tuple[int, list[int]]:
+    """Create the batch row; returns its id and the ids of the briefs it covers (all briefs when refs is None)."""
+    with session_scope(settings.db_url) as session:
+        briefs = repo.list_briefs(session=session, refs=brief_refs)
+        if brief_refs is not None:
+            missing = sorted(set(brief_refs) - {b.ref for b in briefs})
+            if missing:
+                raise UnknownBriefs(f"unknown brief refs: {', '.join(missing)}; import them with `aigc brief import`")
+        batch = repo.create_batch(
+            session=session, review_mode=review_mode, seed=seed, candidates=candidates, config=config
+        )
+        return batch.id, [b.id for b in briefs]
+
+
+def plan(
+    settings: Settings, brief_ids: Sequence[int], *, batch_seed: int, candidates: int,
+    model_version: str, params: dict[str, Any], modality: str = "text",
+) -> list[PlannedDraft]:
+    """Every (brief, candidate) of one modality, with per-draft seeds and cache keys."""
+    planned = []
+    with session_scope(settings.db_url) as session:
+        for brief in repo.briefs_by_ids(brief_ids, session=session):
+            if str(brief.modality) != modality:
+                continue
+            spec = repo.brief_to_spec(brief)
+            for index in range(brief.candidates or candidates):
+                seed = derive_seed(batch_seed, brief.ref, index)
+                request = GenerationRequest(spec, index, seed)
+                planned.append(PlannedDraft(cache_key(spec, model_version, seed, params, index), brief.id, request))
+    return planned
+
+
+def stored_draft_ids(settings: Settings, keys: Sequence[str]) -> dict[str, int]:
+    with session_scope(settings.db_url) as session:
+        return {key: draft.id for key, draft in repo.drafts_by_keys(keys, session=session).items()}
+
+
+def generate_and_store(
+    settings: Settings, generator: Generator, batch_id: int, planned: Sequence[PlannedDraft],
+    model_version_id: int | None = None,
+) -> list[int]:
+    """Generate what is not stored yet and store it in one transaction; returns draft ids in planned order.
+
+    Idempotent: drafts already stored under their cache key are reused, never generated again.
+    """
+    known = stored_draft_ids(settings, [p.key for p in planned])
+    todo = [p for p in planned if p.key not in known]
+    if todo:
+        generated = generator.generate([p.request for p in todo])
+        with session_scope(settings.db_url) as session:
+            for item, draft in zip(todo, generated, strict=True):
+                row = Draft(
+                    cache_key=item.key, batch_id=batch_id, brief_id=item.brief_id,
+                    candidate_index=item.request.candidate_index, modality=Modality(generator.modality),
+                    text=draft.text, image_path=draft.image_path, prompt=draft.prompt,
+                    model_version=draft.model_version, model_version_id=model_version_id,
+                    seed=item.request.seed, params=draft.params,
+                )
+                try:
+                    with session.begin_nested():
+                        session.add(row)
+                except IntegrityError:
+                    continue  # a concurrent run stored the same key first; theirs is identical by construction
+        known = stored_draft_ids(settings, [p.key for p in planned])
+    return [known[p.key] for p in planned]
+
+
+def _score_with_timeout(
+    scorer: Scorer, items: Sequence[ScoringItem], context: ScoringContext, timeout_s: float
+) -> list[ScoreResult]:
+    # A hung scorer must not hang the batch: give up after the timeout and hold the drafts.
+    executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"scorer-{scorer.name}")
+    future = executor.submit(score_safely, scorer, items, context)
+    try:
+        return future.result(timeout=timeout_s)
+    except concurrent.futures.TimeoutError:
+        return failed_results(scorer.name, items, f"timed out after {timeout_s:g} s")
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)
+
+
+def score_drafts(
+    settings: Settings, draft_ids: Sequence[int], scorers: Sequence[Scorer], *, timeout_s: float | None = None
+) -> None:
+    """Run every scorer over the drafts (batched per scorer) and store one score row per draft and scorer."""
+    with session_scope(settings.db_url) as session:
+        drafts = repo.list_drafts(session=session, ids=draft_ids)
+        context = ScoringContext(published_texts=tuple(repo.published_texts(session=session)))
+        items = [
+            ScoringItem(repo.brief_to_spec(d.brief), d.text, d.image_path, d.id) for d in drafts
+        ]
+    timeout_s = timeout_s or settings.scorer_timeout_s
+    for scorer in scorers:
+        mine = [item for item in items if _modality(item) == scorer.modality]
+        results = _score_with_timeout(scorer, mine, context, timeout_s)
+        with session_scope(settings.db_url) as session:
+            for item, result in zip(mine, results, strict=True):
+                repo.save_scores(item.draft_id, [result], session=session)
+
+
+def _modality(item: ScoringItem) -> str:
+    return "image" if item.image_path and item.text is None else "text"
+
+
+def channel_of(draft: Draft, settings: Settings) -> str:
+    return draft.brief.channel or settings.default_channel
+
+
+def gate_drafts(settings: Settings, draft_ids: Sequence[int]) -> dict[int, str]:
+    """Decide every draft from its stored scores and its channel's thresholds; returns draft id -> decision."""
+    decisions = {}
+    with session_scope(settings.db_url) as session:
+        for draft in repo.list_drafts(session=session, ids=draft_ids):
+            bounds = settings.gate_for(channel_of(draft, settings))
+            required = settings.text_scorers if draft.modality == Modality.TEXT else settings.image_scorers
+            verdict = decide(repo.score_results(draft), bounds, required)
+            thresholds = {name: bound.model_dump(exclude_none=True) for name, bound in bounds.items()}
+            repo.save_verdict(draft.id, verdict.decision, verdict.reasons, thresholds, session=session)
+            decisions[draft.id] = verdict.decision
+    return decisions
+
+
+def publish_approved(settings: Settings, draft_ids: Sequence[int]) -> list[int]:
+    """Publish every approved draft to its channel, exactly once; returns the ids of new publications."""
+    created = []
+    for draft_id in draft_ids:
+        # One transaction per draft: a crash loses at most the publication in flight, never a finished one.
+        with session_scope(settings.db_url) as session:
+            draft = repo.draft_with_lineage(draft_id, session=session)
+            if draft is None or draft.verdict is None or draft.verdict.decision != Decision.APPROVED:
+                continue
+            publication, new = publish(draft, channel_of(draft, settings), settings.published_dir, session=session)
+            if new:
+                session.flush()
+                created.append(publication.id)
+    return created
+
+
+def finish_batch(settings: Settings, batch_id: int, status: BatchStatus, summary: dict[str, Any]) -> None:
+    with session_scope(settings.db_url) as session:
+        batch = session.get(Batch, batch_id)
+        batch.status = status
+        batch.summary = summary
+        batch.finished_at = datetime.now(UTC)

@@ -1,0 +1,51 @@
+"""`aigc run`: import a briefs file and run a content batch on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from aigc_workflow.cli.common import JsonOption, db_session, fail, print_json
+
+
+def run(
+    briefs: Path = typer.Option(..., "--briefs", "-b", help="Briefs file (YAML or CSV) to import and draft."),
+    candidates: int = typer.Option(None, "--candidates", "-n", min=1, max=64, help="Drafts per brief."),
+    seed: int = typer.Option(0, "--seed", "-s", min=0, help="Batch seed: same seed and briefs, same drafts."),
+    review_mode: str = typer.Option(None, "--review-mode", help="auto | human | held-only (default from settings)."),
+    model: str = typer.Option(None, "--model", help="Text model spec (default from settings)."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Run a content batch: draft, score, gate and publish the briefs of FILE, then print a summary."""
+    from aigc_workflow.briefs import BriefFileError, load_briefs
+    from aigc_workflow.db.repo import upsert_briefs
+
+    try:
+        specs = load_briefs(briefs)
+    except BriefFileError as error:
+        fail(str(error))
+    with db_session() as session:
+        upsert_briefs(specs, session=session)
+
+    from flows.content_batch import ContentBatchConfig, content_batch
+
+    try:
+        config = ContentBatchConfig(
+            brief_refs=[s.ref for s in specs], candidates=candidates, seed=seed,
+            review_mode=review_mode, text_model=model,
+        )
+    except ValueError as error:
+        fail(str(error))
+    summary = content_batch(config)
+    if json_out:
+        print_json(summary)
+        return
+    decisions = ", ".join(f"{count} {name}" for name, count in sorted(summary["decisions"].items()))
+    typer.echo(
+        f"batch {summary['batch_id']}: {summary['drafts']} drafts for {summary['briefs']} briefs ({decisions}); "
+        f"pass rate {summary['pass_rate']:.0%}; {summary['published']} published"
+    )
+    for reason, count in summary["reasons"].items():
+        typer.echo(f"  {count:>3} x {reason}")
+    typer.echo(f"see them with: aigc drafts list --batch {summary['batch_id']}")

@@ -1,0 +1,146 @@
+"""The content_batch flow: demand -> generate -> score -> gate -> publish -> report, as thin Prefect tasks."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact
+from prefect.artifacts import update_progress_artifact
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError
+
+from aigc_workflow import batch, report, workers
+from aigc_workflow.db.models import BatchStatus
+from aigc_workflow.settings import get_settings
+
+
+class ContentBatchConfig(BaseModel):
+    """Parameters of one content batch; the Prefect UI renders them as a form."""
+
+    brief_refs: list[str] | None = Field(
+        None, description="Refs of the briefs to draft (imported with `aigc brief import`); empty means all briefs."
+    )
+    candidates: int | None = Field(
+        None, ge=1, le=64, description="Drafts per brief, unless the brief sets its own; default from settings."
+    )
+    seed: int = Field(0, ge=0, description="Batch seed; the same seed and briefs give the same drafts.")
+    review_mode: Literal["auto", "human", "held-only"] | None = Field(
+        None, description="auto: the gate decides; human: every draft waits for a person; held-only: only held ones."
+    )
+    text_model: str | None = Field(
+        None, description="Text model spec (bundled:..., a Hugging Face id[@rev], a directory); default from settings."
+    )
+
+
+def _transient(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
+    """Retry only what a retry can fix: the database dropping a connection, not a bug or bad input."""
+    try:
+        state.result()
+    except DBAPIError as error:
+        return bool(error.connection_invalidated) or "connection" in str(error).lower()
+    except Exception:  # noqa: BLE001
+        return False
+    return False
+
+
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
+def start_batch(config: ContentBatchConfig) -> tuple[int, list[int]]:
+    settings = get_settings()
+    return batch.start_batch(
+        settings,
+        brief_refs=config.brief_refs,
+        seed=config.seed,
+        candidates=config.candidates or settings.candidates,
+        review_mode=config.review_mode or settings.review_mode,
+        config=config.model_dump(mode="json"),
+    )
+
+
+@task
+def plan_text_drafts(brief_ids: list[int], config: ContentBatchConfig) -> list[batch.PlannedDraft]:
+    settings = get_settings()
+    generator = workers.get_generator("text", settings, spec=config.text_model)
+    return batch.plan(
+        settings, brief_ids, batch_seed=config.seed, candidates=config.candidates or settings.candidates,
+        model_version=generator.model_version, params=generator.params,
+    )
+
+
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
+def generate_text(batch_id: int, planned: list[batch.PlannedDraft], config: ContentBatchConfig) -> list[int]:
+    settings = get_settings()
+    generator = workers.get_generator("text", settings, spec=config.text_model)
+    return batch.generate_and_store(settings, generator, batch_id, planned)
+
+
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
+def score(draft_ids: list[int]) -> None:
+    settings = get_settings()
+    batch.score_drafts(settings, draft_ids, workers.get_scorers(settings.text_scorers, settings))
+
+
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
+def gate(draft_ids: list[int]) -> dict[int, str]:
+    return batch.gate_drafts(get_settings(), draft_ids)
+
+
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
+def publish(draft_ids: list[int]) -> list[int]:
+    return batch.publish_approved(get_settings(), draft_ids)
+
+
+@task
+def report_batch(batch_id: int, draft_ids: list[int], review_mode: str) -> dict[str, Any]:
+    settings = get_settings()
+    rows = report.batch_rows(settings, draft_ids)
+    summary = report.summarize(rows)
+    create_table_artifact(
+        key=f"batch-{batch_id}-drafts", table=report.table_rows(rows),
+        description=f"Every draft of batch {batch_id} with its scores, verdict and reasons.",
+    )
+    create_markdown_artifact(
+        key=f"batch-{batch_id}-summary", markdown=report.markdown(batch_id, summary),
+        description=f"Summary of content batch {batch_id}.",
+    )
+    status = BatchStatus.SUCCEEDED if review_mode == "auto" else BatchStatus.AWAITING_REVIEW
+    batch.finish_batch(settings, batch_id, status, summary)
+    return {"batch_id": batch_id, **summary}
+
+
+def _chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+@flow(name="content_batch", log_prints=True)
+def content_batch(config: ContentBatchConfig = ContentBatchConfig()) -> dict[str, Any]:  # noqa: B008
+    """Draft every brief, score and gate each draft, publish what passed, and report."""
+    settings = get_settings()
+    batch_id, brief_ids = start_batch(config)
+    try:
+        return _run(batch_id, brief_ids, config)
+    except BaseException:
+        # Leave an honest record: a re-run reuses every stored draft and publishes nothing twice.
+        batch.finish_batch(settings, batch_id, BatchStatus.FAILED, {})
+        raise
+
+
+def _run(batch_id: int, brief_ids: list[int], config: ContentBatchConfig) -> dict[str, Any]:
+    logger = get_run_logger()
+    settings = get_settings()
+    planned = plan_text_drafts(brief_ids, config)
+    logger.info("batch %s: %d briefs, %d text drafts planned", batch_id, len(brief_ids), len(planned))
+    progress = create_progress_artifact(
+        progress=0.0, key=f"batch-{batch_id}-generation", description=f"Generation progress of batch {batch_id}"
+    )
+    draft_ids: list[int] = []
+    # Chunks keep the progress artifact moving and bound what a crash can lose to one chunk.
+    for chunk in _chunks(planned, settings.generation.batch_size * 2):
+        draft_ids += generate_text(batch_id, chunk, config)
+        update_progress_artifact(progress, progress=100.0 * len(draft_ids) / max(len(planned), 1))
+    score(draft_ids)
+    gate(draft_ids)
+    review_mode = config.review_mode or settings.review_mode
+    if review_mode == "auto":
+        publish(draft_ids)
+    return report_batch(batch_id, draft_ids, review_mode)

@@ -1,0 +1,32 @@
+"""Flow tests share one Prefect test server for the whole session (starting one takes seconds)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+@pytest.fixture
+def engine_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str) -> Path:
+    """Point the engine (which reads its settings from the environment, as a deployment would) at a fresh home."""
+    from aigc_workflow import workers
+    from aigc_workflow.settings import get_settings
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("AIGC_HOME", str(home))
+    monkeypatch.setenv("AIGC_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    workers.clear()
+    yield home
+    get_settings.cache_clear()
+    workers.clear()

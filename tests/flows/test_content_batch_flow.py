@@ -1,0 +1,123 @@
+"""content_batch under a Prefect test server, with the echo generator: rows, files, artifacts, re-runs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from aigc_workflow.briefs import BriefSpec
+from aigc_workflow.db import repo
+from aigc_workflow.db.models import Batch, Draft, Publication, Score, Verdict
+from aigc_workflow.db.session import session_scope
+from flows.content_batch import ContentBatchConfig, content_batch
+
+BRIEFS = [
+    # The echo generator writes the topic and the keywords, so the format scorer can pass or fail on cue.
+    BriefSpec(ref="trees", topic="Why cities need trees", keywords=("shade",), channel="blog"),
+    BriefSpec(ref="banned", topic="A word we avoid: miracle", avoid=("miracle",)),
+]
+
+
+def import_briefs(db_url: str) -> None:
+    with session_scope(db_url) as session:
+        repo.upsert_briefs(BRIEFS, session=session)
+
+
+def count(db_url: str, model: type) -> int:
+    with session_scope(db_url) as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def read_artifacts(flow_run_id: str) -> dict[str, object]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    async def read() -> list:
+        async with get_client() as client:
+            flt = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+            return await client.read_artifacts(artifact_filter=flt)
+
+    return {a.key: a for a in asyncio.run(read())}
+
+
+@pytest.fixture
+def fake_env(engine_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("AIGC_TEXT_MODEL", "fake:echo")
+    monkeypatch.setenv("AIGC_TEXT_SCORERS", '["format"]')
+    return engine_env
+
+
+def test_batch_stores_scores_gates_publishes_and_reports(fake_env: Path, db_url: str) -> None:
+    import_briefs(db_url)
+    state = content_batch(ContentBatchConfig(candidates=2, seed=3), return_state=True)
+    summary = state.result()
+    assert summary["drafts"] == 4 and summary["briefs"] == 2
+    assert summary["decisions"] == {"approved": 2, "rejected": 2}
+    assert summary["published"] == 2
+    assert summary["reasons"] == {"format below minimum": 2}
+
+    with session_scope(db_url) as session:
+        drafts = repo.list_drafts(session=session)
+        assert {d.brief.ref: str(d.verdict.decision) for d in drafts} == {"trees": "approved", "banned": "rejected"}
+        for draft in drafts:
+            assert draft.model_version == "fake:echo@1" and draft.params == {"kind": "echo"}
+            assert [s.scorer for s in draft.scores] == ["format"]
+        published = session.scalars(select(Publication)).all()
+        assert {p.channel for p in published} == {"blog"}
+        batch = session.scalars(select(Batch)).one()
+        assert str(batch.status) == "succeeded" and batch.finished_at is not None
+
+    for publication in published:
+        markdown = Path(publication.location)
+        assert markdown.parent == fake_env / "published" / "blog"
+        assert markdown.read_text().startswith("Why cities need trees")
+        lineage = json.loads(markdown.with_suffix(".json").read_text())
+        assert lineage["brief"]["ref"] == "trees"
+        assert lineage["model_version"] == "fake:echo@1"
+        assert lineage["scores"]["format"]["value"] == 1.0
+        assert lineage["verdict"]["decision"] == "approved"
+
+    artifacts = read_artifacts(str(state.state_details.flow_run_id))
+    batch_id = summary["batch_id"]
+    assert {f"batch-{batch_id}-drafts", f"batch-{batch_id}-summary", f"batch-{batch_id}-generation"} <= set(artifacts)
+    table = artifacts[f"batch-{batch_id}-drafts"].data
+    table = json.loads(table) if isinstance(table, str) else table
+    assert len(table) == 4 and {row["verdict"] for row in table} == {"approved", "rejected"}
+    assert "pass rate **50%**" in artifacts[f"batch-{batch_id}-summary"].data
+    assert artifacts[f"batch-{batch_id}-generation"].data == 100.0
+
+
+def test_running_again_regenerates_nothing_and_publishes_nothing_twice(fake_env: Path, db_url: str) -> None:
+    import_briefs(db_url)
+    first = content_batch(ContentBatchConfig(candidates=2, seed=3))
+    second = content_batch(ContentBatchConfig(candidates=2, seed=3))
+    assert first["drafts"] == second["drafts"] == 4
+    assert count(db_url, Draft) == 4
+    assert count(db_url, Publication) == 2
+    assert count(db_url, Score) == 4 and count(db_url, Verdict) == 4
+    # A new seed is new demand: new drafts, published beside the old ones.
+    third = content_batch(ContentBatchConfig(candidates=2, seed=4))
+    assert third["drafts"] == 4 and count(db_url, Draft) == 8 and count(db_url, Publication) == 4
+
+
+def test_a_scorer_without_its_model_holds_every_draft(fake_env: Path, db_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("AIGC_TEXT_SCORERS", '["format", "toxicity"]')
+    monkeypatch.setenv("AIGC_TOXICITY_BACKEND", "detoxify")  # no checkpoint configured, no network
+    import_briefs(db_url)
+    summary = content_batch(ContentBatchConfig(candidates=1, brief_refs=["trees"]))
+    assert summary["decisions"] == {"held": 1}
+    assert summary["published"] == 0
+    with session_scope(db_url) as session:
+        draft = repo.list_drafts(session=session)[0]
+        assert any(r.startswith("toxicity: model unavailable") for r in draft.verdict.reasons)
+
+
+def test_unknown_brief_refs_fail_clearly(fake_env: Path, db_url: str) -> None:
+    from aigc_workflow.batch import UnknownBriefs
+
+    with pytest.raises(UnknownBriefs, match="unknown brief refs: nope"):
+        content_batch(ContentBatchConfig(brief_refs=["nope"]))
