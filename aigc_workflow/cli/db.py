@@ -38,3 +38,15 @@ def current() -> None:
     rev, head = migrate.current_revision(url), migrate.head_revision(url)
     state = "up to date" if rev == head else "out of date: run `aigc db upgrade`"
     typer.echo(f"{rev or 'none'} (head {head}, {state})")
+
+
+@app.command()
+def revision(message: str = typer.Option(..., "--message", "-m", help="What the schema change does.")) -> None:
+    """For developers: write a new migration from the difference between the models and the database."""
+    from alembic import command
+
+    from aigc_workflow.db import migrate
+
+    url = settings().db_url
+    migrate.ensure_schema(url) if url.startswith("sqlite") else None
+    command.revision(migrate.alembic_config(url), message=message, autogenerate=True)
