@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from aigc_workflow.db import repo
-from aigc_workflow.db.models import Batch, BatchStatus, Decision, Draft, Modality
+from aigc_workflow.db.models import Batch, BatchStatus, Decision, Draft, Modality, ReviewDecision
 from aigc_workflow.db.session import session_scope
 from aigc_workflow.gate import decide
 from aigc_workflow.generation.base import GenerationRequest, Generator, cache_key, derive_seed
@@ -42,18 +42,24 @@ class PlannedDraft:
 
 def start_batch(
     settings: Settings, *, brief_refs: Sequence[str] | None, seed: int, candidates: int, review_mode: str,
-    config: dict[str, Any],
+    config: dict[str, Any], flow_run_id: str | None = None,
 ) -> tuple[int, list[int]]:
-    """Create the batch row; returns its id and the ids of the briefs it covers (all briefs when refs is None)."""
+    """Create the batch row; returns its id and the ids of the briefs it covers (all briefs when refs is None).
+
+    Idempotent per flow run: a run that restarts (resumed after suspension, retried) gets its own batch back.
+    """
     with session_scope(settings.db_url) as session:
         briefs = repo.list_briefs(session=session, refs=brief_refs)
         if brief_refs is not None:
             missing = sorted(set(brief_refs) - {b.ref for b in briefs})
             if missing:
                 raise UnknownBriefs(f"unknown brief refs: {', '.join(missing)}; import them with `aigc brief import`")
-        batch = repo.create_batch(
-            session=session, review_mode=review_mode, seed=seed, candidates=candidates, config=config
-        )
+        batch = repo.batch_for_flow_run(flow_run_id, session=session) if flow_run_id else None
+        if batch is None:
+            batch = repo.create_batch(
+                session=session, review_mode=review_mode, seed=seed, candidates=candidates, config=config,
+                flow_run_id=flow_run_id,
+            )
         return batch.id, [b.id for b in briefs]
 
 
@@ -165,16 +171,27 @@ def gate_drafts(settings: Settings, draft_ids: Sequence[int]) -> dict[int, str]:
     return decisions
 
 
-def publish_approved(settings: Settings, draft_ids: Sequence[int]) -> list[int]:
-    """Publish every approved draft to its channel, exactly once; returns the ids of new publications."""
+def publish_approved(settings: Settings, draft_ids: Sequence[int], review_mode: str = "auto") -> list[int]:
+    """Publish what passed, to each draft's channel, exactly once; returns the ids of new publications.
+
+    A person's latest review decides where there is one (and its edit is what gets published); without
+    one, a gate-approved draft publishes unless the review mode makes every draft wait for a person.
+    """
     created = []
     for draft_id in draft_ids:
         # One transaction per draft: a crash loses at most the publication in flight, never a finished one.
         with session_scope(settings.db_url) as session:
             draft = repo.draft_with_lineage(draft_id, session=session)
-            if draft is None or draft.verdict is None or draft.verdict.decision != Decision.APPROVED:
+            if draft is None or draft.verdict is None:
                 continue
-            publication, new = publish(draft, channel_of(draft, settings), settings.published_dir, session=session)
+            review = repo.latest_review(draft.id, session=session)
+            if review is not None:
+                if review.decision != ReviewDecision.APPROVE:
+                    continue
+            elif draft.verdict.decision != Decision.APPROVED or review_mode == "human":
+                continue
+            channel = channel_of(draft, settings)
+            publication, new = publish(draft, channel, settings.published_dir, session=session, review=review)
             if new:
                 session.flush()
                 created.append(publication.id)

@@ -5,12 +5,20 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact
-from prefect.artifacts import update_progress_artifact
-from pydantic import BaseModel, Field
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+from prefect.exceptions import FlowPauseTimeout
+from prefect.flow_runs import pause_flow_run, suspend_flow_run
+from prefect.input import RunInput
+from prefect.runtime import deployment, flow_run
+from pydantic import BaseModel, Field, create_model
 from sqlalchemy.exc import DBAPIError
 
-from aigc_workflow import batch, report, workers
+from aigc_workflow import batch, images, report, review, workers
 from aigc_workflow.db.models import BatchStatus
 from aigc_workflow.settings import get_settings
 
@@ -49,6 +57,7 @@ def start_batch(config: ContentBatchConfig) -> tuple[int, list[int]]:
     settings = get_settings()
     return batch.start_batch(
         settings,
+        flow_run_id=str(flow_run.get_id()) if flow_run.get_id() else None,
         brief_refs=config.brief_refs,
         seed=config.seed,
         candidates=config.candidates or settings.candidates,
@@ -86,12 +95,50 @@ def gate(draft_ids: list[int]) -> dict[int, str]:
 
 
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
-def publish(draft_ids: list[int]) -> list[int]:
-    return batch.publish_approved(get_settings(), draft_ids)
+def publish(draft_ids: list[int], review_mode: str) -> list[int]:
+    return batch.publish_approved(get_settings(), draft_ids, review_mode)
 
 
 @task
-def report_batch(batch_id: int, draft_ids: list[int], review_mode: str) -> dict[str, Any]:
+def pending_review(draft_ids: list[int], review_mode: str) -> list[review.ReviewItem]:
+    return review.pending_items(get_settings(), draft_ids, review_mode)
+
+
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
+def record_reviews(items: list[review.ReviewItem], values: dict[str, Any]) -> list[int]:
+    reviewer, decisions = review.inputs_from_form(items, values)
+    return review.record_reviews(get_settings(), reviewer, decisions)
+
+
+@task
+def report_overrides(batch_id: int, draft_ids: list[int]) -> None:
+    stats = review.override_stats(get_settings(), draft_ids)
+    create_markdown_artifact(
+        key=f"batch-{batch_id}-review", markdown=review.override_markdown(stats),
+        description=f"Who decided what in batch {batch_id}, and how often reviewers overrode the gate.",
+    )
+
+
+def wait_for_review(batch_id: int, items: list[review.ReviewItem]) -> dict[str, Any] | None:
+    """Pause (or, under a deployment, suspend) until a person submits the review form; None on timeout."""
+    settings = get_settings()
+    form = create_model(f"Batch{batch_id}Review", __base__=RunInput, **review.form_fields(items))
+    form = form.with_initial_data(description=review.description_markdown(items, image_uri=images.data_uri))
+    key = f"review-batch-{batch_id}"
+    try:
+        if deployment.get_id():
+            # Suspending ends this process (freeing its GPU); the run restarts on resume and every
+            # finished task comes back from its persisted result.
+            values = suspend_flow_run(wait_for_input=form, timeout=settings.review_timeout_s, key=key)
+        else:
+            values = pause_flow_run(wait_for_input=form, timeout=settings.review_timeout_s, key=key)
+    except FlowPauseTimeout:
+        return None
+    return values.model_dump(exclude={"metadata"})
+
+
+@task
+def report_batch(batch_id: int, draft_ids: list[int], reviewed: bool) -> dict[str, Any]:
     settings = get_settings()
     rows = report.batch_rows(settings, draft_ids)
     summary = report.summarize(rows)
@@ -103,7 +150,7 @@ def report_batch(batch_id: int, draft_ids: list[int], review_mode: str) -> dict[
         key=f"batch-{batch_id}-summary", markdown=report.markdown(batch_id, summary),
         description=f"Summary of content batch {batch_id}.",
     )
-    status = BatchStatus.SUCCEEDED if review_mode == "auto" else BatchStatus.AWAITING_REVIEW
+    status = BatchStatus.SUCCEEDED if reviewed else BatchStatus.AWAITING_REVIEW
     batch.finish_batch(settings, batch_id, status, summary)
     return {"batch_id": batch_id, **summary}
 
@@ -141,6 +188,16 @@ def _run(batch_id: int, brief_ids: list[int], config: ContentBatchConfig) -> dic
     score(draft_ids)
     gate(draft_ids)
     review_mode = config.review_mode or settings.review_mode
+    publish(draft_ids, review_mode)  # in held-only mode, what the gate approved goes out now
     if review_mode == "auto":
-        publish(draft_ids)
-    return report_batch(batch_id, draft_ids, review_mode)
+        return report_batch(batch_id, draft_ids, reviewed=True)
+    items = pending_review(draft_ids, review_mode)
+    if items:
+        values = wait_for_review(batch_id, items)
+        if values is None:
+            logger.warning("review of batch %s timed out: nothing more published, drafts stay held", batch_id)
+            return report_batch(batch_id, draft_ids, reviewed=False)
+        record_reviews(items, values)
+        publish(draft_ids, review_mode)
+    report_overrides(batch_id, draft_ids)
+    return report_batch(batch_id, draft_ids, reviewed=True)

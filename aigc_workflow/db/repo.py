@@ -19,6 +19,7 @@ from aigc_workflow.db.models import (
     ModelStatus,
     ModelVersion,
     Publication,
+    Review,
     Score,
     Verdict,
 )
@@ -76,11 +77,18 @@ def briefs_by_ids(ids: Iterable[int], *, session: Session) -> list[Brief]:
     return list(session.scalars(select(Brief).where(Brief.id.in_(list(ids))).order_by(Brief.id)))
 
 
-def create_batch(*, session: Session, review_mode: str, seed: int, candidates: int, config: dict[str, Any]) -> Batch:
-    batch = Batch(review_mode=review_mode, seed=seed, candidates=candidates, config=config)
+def create_batch(
+    *, session: Session, review_mode: str, seed: int, candidates: int, config: dict[str, Any],
+    flow_run_id: str | None = None,
+) -> Batch:
+    batch = Batch(review_mode=review_mode, seed=seed, candidates=candidates, config=config, flow_run_id=flow_run_id)
     session.add(batch)
     session.flush()
     return batch
+
+
+def batch_for_flow_run(flow_run_id: str, *, session: Session) -> Batch | None:
+    return session.scalar(select(Batch).where(Batch.flow_run_id == flow_run_id))
 
 
 def drafts_by_keys(keys: Iterable[str], *, session: Session) -> dict[str, Draft]:
@@ -169,6 +177,10 @@ def published_texts(*, session: Session, limit: int = 5000) -> list[str]:
 
 def publication_for(draft_id: int, channel: str, *, session: Session) -> Publication | None:
     return session.scalar(select(Publication).where(Publication.draft_id == draft_id, Publication.channel == channel))
+
+
+def latest_review(draft_id: int, *, session: Session) -> Review | None:
+    return session.scalar(select(Review).where(Review.draft_id == draft_id).order_by(Review.id.desc()).limit(1))
 
 
 def promoted_model(kind: str, *, session: Session) -> ModelVersion | None:
