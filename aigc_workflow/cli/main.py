@@ -5,7 +5,8 @@ from __future__ import annotations
 import typer
 
 from aigc_workflow import __version__
-from aigc_workflow.cli import briefs, db, drafts
+from aigc_workflow.cli import briefs, db, drafts, ratings
+from aigc_workflow.cli.review import review
 from aigc_workflow.cli.run import run
 from aigc_workflow.cli.score import score
 
@@ -21,6 +22,8 @@ app.add_typer(briefs.app, name="brief")
 app.add_typer(drafts.app, name="drafts")
 app.command()(run)
 app.command()(score)
+app.command()(review)
+ratings.register(app)  # rate, ratings, api
 
 
 def _version(value: bool) -> None:

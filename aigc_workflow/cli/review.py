@@ -1,0 +1,65 @@
+"""`aigc review`: the Prefect UI's review, from a terminal."""
+
+from __future__ import annotations
+
+import getpass
+
+import typer
+
+from aigc_workflow.cli.common import fail, settings
+
+
+def _ids(value: str | None) -> set[int]:
+    try:
+        return {int(part) for part in (value or "").split(",") if part.strip()}
+    except ValueError:
+        fail(f"draft ids must be comma-separated integers, got {value!r}")
+
+
+def review(
+    batch: int = typer.Option(None, "--batch", help="Review this batch (default: every batch awaiting review)."),
+    reviewer: str = typer.Option(None, "--reviewer", help="Your name (default: the login name)."),
+    approve: str = typer.Option(None, "--approve", help="Approve these draft ids (comma-separated), no prompts."),
+    reject: str = typer.Option(None, "--reject", help="Reject these draft ids (comma-separated), no prompts."),
+) -> None:
+    """Review drafts waiting for a person: approve, reject or edit each, then publish what was approved."""
+    from aigc_workflow import batch as stages
+    from aigc_workflow.db.models import BatchStatus
+    from aigc_workflow.review import ReviewInput, record_reviews
+    from aigc_workflow.reviewing import awaiting_batches
+
+    config = settings()
+    reviewer = reviewer or getpass.getuser()
+    scripted = approve is not None or reject is not None
+    approve_ids, reject_ids = _ids(approve), _ids(reject)
+    batches = awaiting_batches(config, batch)
+    if not batches:
+        typer.echo("nothing is waiting for review")
+        return
+    for waiting in batches:
+        decisions = []
+        for item in waiting.items:
+            if scripted:
+                if item.draft_id in approve_ids | reject_ids:
+                    choice = "approve" if item.draft_id in approve_ids else "reject"
+                    decisions.append(ReviewInput(item.draft_id, choice))
+                continue
+            typer.echo(f"\n--- draft {item.draft_id} (batch {waiting.batch_id}, brief {item.brief_ref}) ---")
+            typer.echo(item.text or item.image_path or "")
+            typer.echo("scores: " + ", ".join(f"{k}={'error' if v is None else f'{v:.2f}'}"
+                                              for k, v in sorted(item.scores.items())))
+            typer.echo(f"gate: {item.verdict} ({'; '.join(item.reasons)})")
+            choice = typer.prompt("[a]pprove, [r]eject, [e]dit and approve, [s]kip", default=item.suggested[0])
+            choice = choice.strip().lower()[:1]
+            if choice == "s":
+                continue
+            edited = typer.prompt("edited text") if choice == "e" else None
+            note = typer.prompt("note (optional)", default="", show_default=False) or None
+            decisions.append(ReviewInput(item.draft_id, "reject" if choice == "r" else "approve", edited, note))
+        record_reviews(config, reviewer, decisions)
+        published = stages.publish_approved(config, waiting.draft_ids, waiting.review_mode)
+        remaining = len(waiting.items) - len(decisions)
+        if remaining == 0:
+            stages.finish_batch(config, waiting.batch_id, BatchStatus.SUCCEEDED, waiting.summary)
+        typer.echo(f"batch {waiting.batch_id}: {len(decisions)} reviewed, {len(published)} published, "
+                   f"{remaining} still waiting")

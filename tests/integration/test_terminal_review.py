@@ -1,0 +1,83 @@
+"""`aigc review`: the same review from a terminal, interactive or scripted; the library runs without Prefect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from aigc_workflow import batch as stages
+from aigc_workflow.briefs import BriefSpec
+from aigc_workflow.cli.main import app
+from aigc_workflow.db import repo
+from aigc_workflow.db.models import Batch, BatchStatus
+from aigc_workflow.db.session import session_scope
+from aigc_workflow.settings import Settings
+from aigc_workflow.testing import EchoGenerator, ScriptedScorer
+
+
+def waiting_batch(settings: Settings, mode: str) -> list[int]:
+    """A batch of three drafts gated and left waiting for a person, built with the library alone."""
+    with session_scope(settings.db_url) as session:
+        repo.upsert_briefs([BriefSpec(ref=f"b{i}", topic=f"Topic {i}", channel="blog") for i in range(3)],
+                           session=session)
+    batch_id, brief_ids = stages.start_batch(settings, brief_refs=None, seed=1, candidates=1,
+                                             review_mode=mode, config={})
+    generator = EchoGenerator()
+    planned = stages.plan(settings, brief_ids, batch_seed=1, candidates=1,
+                          model_version=generator.model_version, params=generator.params)
+    draft_ids = stages.generate_and_store(settings, generator, batch_id, planned)
+    # b0 passes, b1 fails relevance, b2's scorer is unavailable (held).
+    relevance = ScriptedScorer("relevance", lambda item: 0.1 if item.brief.ref == "b1" else 0.9)
+    stages.score_drafts(settings, draft_ids[:2], [relevance])
+    stages.score_drafts(settings, draft_ids[2:], [ScriptedScorer("relevance", unavailable=True)])
+    stages.gate_drafts(settings.model_copy(update={"text_scorers": ["relevance"]}), draft_ids)
+    stages.publish_approved(settings, draft_ids, mode)  # as the flow does before it waits
+    stages.finish_batch(settings, batch_id, BatchStatus.AWAITING_REVIEW, {})
+    return draft_ids
+
+
+@pytest.fixture
+def env(settings: Settings) -> dict[str, str]:
+    return {"AIGC_HOME": str(settings.home), "AIGC_DATABASE_URL": settings.db_url,
+            "AIGC_TEXT_SCORERS": '["relevance"]'}
+
+
+def publications(settings: Settings) -> dict[int, str | None]:
+    with session_scope(settings.db_url) as session:
+        return {d.id: (d.publications[0].text if d.publications else None) for d in repo.list_drafts(session=session)}
+
+
+def test_interactive_review_approves_rejects_and_edits(settings: Settings, env: dict[str, str]) -> None:
+    ids = waiting_batch(settings, "human")
+    # draft 1: accept the suggestion (approve); draft 2: reject; draft 3: edit and approve.
+    answers = "\n\n" + "r\nnot on topic\n" + "e\nRewritten by a person.\n\n"
+    result = CliRunner().invoke(app, ["review", "--reviewer", "sam"], env=env, input=answers)
+    assert result.exit_code == 0, result.output
+    assert "3 reviewed, 2 published, 0 still waiting" in result.output
+    published = publications(settings)
+    assert published[ids[1]] is None
+    assert published[ids[2]] == "Rewritten by a person."
+    assert published[ids[0]].startswith("Topic 0")
+    with session_scope(settings.db_url) as session:
+        assert str(session.get(Batch, 1).status) == "succeeded"
+        note = repo.latest_review(ids[1], session=session).note
+    assert note == "not on topic"
+
+
+def test_scripted_review_of_held_only_batch(settings: Settings, env: dict[str, str]) -> None:
+    ids = waiting_batch(settings, "held-only")
+    result = CliRunner().invoke(app, ["review", "--approve", str(ids[2]), "--reviewer", "ci"], env=env)
+    assert result.exit_code == 0, result.output
+    # Only the held draft waited in held-only mode; approving it publishes it.
+    assert "1 reviewed, 1 published, 0 still waiting" in result.output
+    assert publications(settings)[ids[2]] is not None
+    again = CliRunner().invoke(app, ["review"], env=env)
+    assert "nothing is waiting for review" in again.output
+
+
+def test_bad_ids_are_a_clear_error(settings: Settings, env: dict[str, str]) -> None:
+    waiting_batch(settings, "human")
+    result = CliRunner().invoke(app, ["review", "--approve", "one,two"], env=env)
+    assert result.exit_code == 1 and "comma-separated integers" in result.output
