@@ -187,7 +187,9 @@ def parse_csv(text: str, path: Path | str = "<csv>") -> list[BriefSpec]:
             row = {key: value for key, value in record.items() if value not in (None, "")}
             rows.append((f"line {reader.line_num}", row, {}))
     except csv.Error as error:
-        raise BriefFileError(path, [Problem(f"line {reader.line_num}", None, f"not valid CSV: {error}")]) from error
+        # DictReader.line_num only moves after a good row; the inner reader knows where it stopped.
+        line = reader.reader.line_num
+        raise BriefFileError(path, [Problem(f"line {line}", None, f"not valid CSV: {error}")]) from error
     return _validate(rows, path)
 
 

@@ -30,7 +30,7 @@ def default_gate() -> dict[str, Bound]:
         "relevance": Bound(min=0.25),
         "toxicity": Bound(max=0.5),
         "bias": Bound(max=0.5),
-        "originality": Bound(min=0.15),
+        "originality": Bound(min=0.10),
         "format": Bound(min=1.0),
     }
 

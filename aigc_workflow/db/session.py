@@ -11,6 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # type: ignore[no-untyped-def]
+    # Let SQLAlchemy, not pysqlite, open transactions: pysqlite's own handling makes a SAVEPOINT
+    # that opens a transaction commit on RELEASE, so a later rollback would not undo it.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # Foreign keys are off by default in SQLite; WAL lets readers (CLI, API) run beside a batch.
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -19,12 +22,17 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # type: ignor
     cursor.close()
 
 
+def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
+    connection.exec_driver_sql("BEGIN")
+
+
 @lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
     """The engine for a URL, created once per process."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
 

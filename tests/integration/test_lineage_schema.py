@@ -73,3 +73,13 @@ def test_unknown_status_strings_are_refused(db_url: str) -> None:
     with pytest.raises((StatementError, LookupError, IntegrityError)), session_scope(db_url) as session:
         session.add(ModelVersion(name="v9", kind="text", base="x", status="shiny"))
         session.flush()
+
+
+def test_a_savepoint_inside_a_transaction_is_undone_by_the_outer_rollback(db_url: str) -> None:
+    """Publishing uses a savepoint; on SQLite its RELEASE must not commit the outer transaction."""
+    with pytest.raises(RuntimeError), session_scope(db_url) as session:
+        with session.begin_nested():
+            session.add(ModelVersion(name="ghost", kind="text", base="x"))
+        raise RuntimeError("caller fails after the savepoint")
+    with session_scope(db_url) as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(ModelVersion)) == 0

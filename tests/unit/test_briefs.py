@@ -107,3 +107,9 @@ def test_content_hash_changes_with_any_field() -> None:
     a = BriefSpec(ref="r", topic="t")
     assert a.content_hash() == BriefSpec(ref="r", topic="t").content_hash()
     assert a.content_hash() != BriefSpec(ref="r", topic="t", tone="warm").content_hash()
+
+
+def test_broken_csv_names_the_line_where_it_broke(tmp_path: Path) -> None:
+    path = write(tmp_path, "b.csv", 'ref,topic\na,fine\nb,"unclosed\n')
+    with pytest.raises(BriefFileError, match="line 3: not valid CSV"):
+        load_briefs(path)

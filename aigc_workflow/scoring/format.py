@@ -1,0 +1,122 @@
+"""Format: rule checks of a draft against its brief (length, keywords, words to avoid, degenerate repetition)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aigc_workflow.briefs import BriefSpec
+from aigc_workflow.scoring.base import ScoreResult, ScoringContext, ScoringItem
+
+if TYPE_CHECKING:
+    from aigc_workflow.settings import Settings
+
+VERSION = "rules-1"
+_WORD = re.compile(r"\w+(?:['\u2019-]\w+)*")
+# Degenerate generation (a loop) repeats phrases far more than prose does; prose of a few hundred
+# words repeats a 3-gram like "one of the" a handful of times at most, never a tenth of all 3-grams.
+TOP_NGRAM_MIN_COUNT = 4
+TOP_NGRAM_MAX_SHARE = 0.10
+DISTINCT_NGRAM_MIN_RATIO = 0.5
+DISTINCT_MIN_NGRAMS = 12
+MAX_SAME_WORD_RUN = 3
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    passed: bool
+    problem: str | None = None  # plain words, set when the check failed
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+def phrase_pattern(phrase: str) -> re.Pattern[str]:
+    """Whole words, any case, any whitespace inside a phrase, an optional plural "s"/"es" at the end."""
+    body = r"\s+".join(re.escape(part) for part in phrase.split())
+    return re.compile(rf"(?<!\w){body}(?:e?s)?(?!\w)", re.IGNORECASE)
+
+
+def contains(text: str, phrase: str) -> bool:
+    return bool(phrase.strip()) and phrase_pattern(phrase).search(text) is not None
+
+
+def repetition_problem(tokens: Sequence[str]) -> str | None:
+    """Why the word sequence looks like a generation loop, or None when it reads like prose."""
+    lowered = [t.lower() for t in tokens]
+    run, longest, longest_word = 1, 1, lowered[0] if lowered else ""
+    for previous, current in zip(lowered, lowered[1:]):
+        run = run + 1 if current == previous else 1
+        if run > longest:
+            longest, longest_word = run, current
+    if longest > MAX_SAME_WORD_RUN:
+        return f"the word {longest_word!r} repeats {longest} times in a row"
+    grams = [tuple(lowered[i:i + 3]) for i in range(len(lowered) - 2)]
+    if not grams:
+        return None
+    gram, count = Counter(grams).most_common(1)[0]
+    if count >= TOP_NGRAM_MIN_COUNT and count / len(grams) >= TOP_NGRAM_MAX_SHARE:
+        return f"the phrase {' '.join(gram)!r} appears {count} times ({count / len(grams):.0%} of all 3-word phrases)"
+    distinct = len(set(grams)) / len(grams)
+    if len(grams) >= DISTINCT_MIN_NGRAMS and distinct < DISTINCT_NGRAM_MIN_RATIO:
+        return f"only {distinct:.0%} of its 3-word phrases are distinct (repetitive text)"
+    return None
+
+
+def format_checks(text: str | None, brief: BriefSpec) -> list[Check]:
+    """Every check that applies to this brief, in a fixed order; an empty text fails only "not_empty"."""
+    text = (text or "").strip()
+    tokens = words(text)
+    if not tokens:
+        return [Check("not_empty", False, "the text is empty" if not text else "the text has no words")]
+    checks = [Check("not_empty", True)]
+    count = len(tokens)
+    if brief.min_words or brief.max_words:
+        problem = None
+        if brief.min_words and count < brief.min_words:
+            problem = f"has {count} words, fewer than the minimum {brief.min_words}"
+        elif brief.max_words and count > brief.max_words:
+            problem = f"has {count} words, more than the maximum {brief.max_words}"
+        checks.append(Check("word_count", problem is None, problem))
+    if brief.keywords:
+        missing = [k for k in brief.keywords if not contains(text, k)]
+        problem = "missing keywords: " + ", ".join(repr(k) for k in missing) if missing else None
+        checks.append(Check("keywords", not missing, problem))
+    if brief.avoid:
+        found = [a for a in brief.avoid if contains(text, a)]
+        problem = "contains words to avoid: " + ", ".join(repr(a) for a in found) if found else None
+        checks.append(Check("avoid", not found, problem))
+    problem = repetition_problem(tokens)
+    checks.append(Check("repetition", problem is None, problem and f"degenerate repetition: {problem}"))
+    return checks
+
+
+class FormatScorer:
+    """value = share of applicable checks passed in [0, 1]; 1.0 means every check passed (higher is better)."""
+
+    name = "format"
+    modality = "text"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def load(self) -> None:
+        """No model: the checks are rules."""
+
+    def score(self, items: Sequence[ScoringItem], context: ScoringContext) -> list[ScoreResult]:
+        results = []
+        for item in items:
+            checks = format_checks(item.text, item.brief)
+            passed = sum(check.passed for check in checks)
+            details = {
+                "words": len(words(item.text or "")),
+                "checks": {check.name: check.passed for check in checks},
+                "failed": [check.problem for check in checks if not check.passed],
+            }
+            results.append(ScoreResult(self.name, round(passed / len(checks), 6), "rules", VERSION, details))
+        return results
