@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from aigc_workflow.cli.common import JsonOption, db_session, fail, print_json, print_table, settings
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 app = typer.Typer(help="Ratings: feedback on what was published.", no_args_is_help=True)
 
@@ -27,8 +31,9 @@ def rate(
     from aigc_workflow import feedback
 
     try:
-        rating_in = feedback.RatingIn(rating=rating, thumbs=thumbs, comment=comment, rater=rater,  # type: ignore[arg-type]
-                                      external_id=external_id)
+        rating_in = feedback.RatingIn.model_validate(
+            {"rating": rating, "thumbs": thumbs, "comment": comment, "rater": rater, "external_id": external_id}
+        )
     except ValidationError as error:
         fail("; ".join(_message(item) for item in error.errors()))
     try:
@@ -45,7 +50,7 @@ def rate(
         typer.echo(f"rating {data['id']} with external id {external_id!r} already stored; nothing written")
 
 
-def _message(item: dict) -> str:  # type: ignore[type-arg]
+def _message(item: ErrorDetails) -> str:
     field = ".".join(str(part) for part in item["loc"])
     message = item["msg"].removeprefix("Value error, ")
     return f"{'--' + field.replace('_', '-') + ': ' if field else ''}{message}"
