@@ -86,17 +86,22 @@ def pending_items(settings: Settings, draft_ids: Sequence[int], mode: str) -> li
 def form_fields(items: Sequence[ReviewItem]) -> dict[str, Any]:
     """Fields for a pydantic form: a decision per draft (pre-filled from the gate), an edit and a note."""
     fields: dict[str, Any] = {
-        "reviewer": (str, Field(..., min_length=1, max_length=200, description="Your name, recorded with each decision.")),
+        "reviewer": (
+            str, Field(..., min_length=1, max_length=200, title="Reviewer",
+                       description="Your name, recorded with each decision."),
+        ),
     }
     for item in items:
         fields[f"draft_{item.draft_id}"] = (
             Literal["approve", "reject"],
-            Field(item.suggested, description=f"Draft {item.draft_id} ({item.brief_ref}): gate says {item.verdict}"),
+            Field(item.suggested, title=f"Decision on draft {item.draft_id} ({item.brief_ref})",
+                  description=f"The gate says **{item.verdict}**: {'; '.join(item.reasons)}"),
         )
         fields[f"edit_{item.draft_id}"] = (
-            str, Field("", description=f"Edited text for draft {item.draft_id}; empty keeps the draft as written."),
+            str, Field("", title=f"Edited text of draft {item.draft_id}",
+                       description="Leave empty to publish the draft as written."),
         )
-        fields[f"note_{item.draft_id}"] = (str, Field("", description=f"Note on draft {item.draft_id} (optional)."))
+        fields[f"note_{item.draft_id}"] = (str, Field("", title=f"Note on draft {item.draft_id}"))
     return fields
 
 
