@@ -14,6 +14,8 @@ from aigc_workflow.db import repo
 from aigc_workflow.db.models import Batch, BatchStatus, Decision, Draft, Modality, ReviewDecision
 from aigc_workflow.db.session import session_scope
 from aigc_workflow.gate import decide
+from aigc_workflow.models import registry
+from aigc_workflow.models.specs import RegisteredModel
 from aigc_workflow.generation.base import GenerationRequest, Generator, cache_key, derive_seed
 from aigc_workflow.publishing import publish
 from aigc_workflow.scoring.base import (
@@ -79,6 +81,29 @@ def plan(
                 request = GenerationRequest(spec, index, seed)
                 planned.append(PlannedDraft(cache_key(spec, model_version, seed, params, index), brief.id, request))
     return planned
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """The text model a batch uses: a spec, the registered version behind it (if any) and its id."""
+
+    spec: str
+    registered: RegisteredModel | None = None
+    version_id: int | None = None
+
+
+def text_model_choice(settings: Settings, explicit: str | None = None) -> ModelChoice:
+    """An explicit spec wins; otherwise the promoted text model version; otherwise the configured base."""
+    with session_scope(settings.db_url) as session:
+        if explicit and explicit.startswith("registry:"):
+            version = registry.get(explicit.removeprefix("registry:"), session=session)
+        elif explicit:
+            return ModelChoice(explicit)
+        else:
+            version = registry.promoted("text", session=session)
+            if version is None:
+                return ModelChoice(settings.text_model)
+        return ModelChoice(f"registry:{version.name}", registry.as_registered(version), version.id)
 
 
 def stored_draft_ids(settings: Settings, keys: Sequence[str]) -> dict[str, int]:

@@ -66,10 +66,15 @@ def start_batch(config: ContentBatchConfig) -> tuple[int, list[int]]:
     )
 
 
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
+def choose_text_model(config: ContentBatchConfig) -> batch.ModelChoice:
+    return batch.text_model_choice(get_settings(), config.text_model)
+
+
 @task
-def plan_text_drafts(brief_ids: list[int], config: ContentBatchConfig) -> list[batch.PlannedDraft]:
+def plan_text_drafts(brief_ids: list[int], config: ContentBatchConfig, model: batch.ModelChoice) -> list[batch.PlannedDraft]:
     settings = get_settings()
-    generator = workers.get_generator("text", settings, spec=config.text_model)
+    generator = workers.get_generator("text", settings, spec=model.spec, registered=model.registered)
     return batch.plan(
         settings, brief_ids, batch_seed=config.seed, candidates=config.candidates or settings.candidates,
         model_version=generator.model_version, params=generator.params,
@@ -77,10 +82,10 @@ def plan_text_drafts(brief_ids: list[int], config: ContentBatchConfig) -> list[b
 
 
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
-def generate_text(batch_id: int, planned: list[batch.PlannedDraft], config: ContentBatchConfig) -> list[int]:
+def generate_text(batch_id: int, planned: list[batch.PlannedDraft], model: batch.ModelChoice) -> list[int]:
     settings = get_settings()
-    generator = workers.get_generator("text", settings, spec=config.text_model)
-    return batch.generate_and_store(settings, generator, batch_id, planned)
+    generator = workers.get_generator("text", settings, spec=model.spec, registered=model.registered)
+    return batch.generate_and_store(settings, generator, batch_id, planned, model_version_id=model.version_id)
 
 
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
@@ -175,7 +180,8 @@ def content_batch(config: ContentBatchConfig = ContentBatchConfig()) -> dict[str
 def _run(batch_id: int, brief_ids: list[int], config: ContentBatchConfig) -> dict[str, Any]:
     logger = get_run_logger()
     settings = get_settings()
-    planned = plan_text_drafts(brief_ids, config)
+    model = choose_text_model(config)
+    planned = plan_text_drafts(brief_ids, config, model)
     logger.info("batch %s: %d briefs, %d text drafts planned", batch_id, len(brief_ids), len(planned))
     progress = create_progress_artifact(
         progress=0.0, key=f"batch-{batch_id}-generation", description=f"Generation progress of batch {batch_id}"
@@ -183,7 +189,7 @@ def _run(batch_id: int, brief_ids: list[int], config: ContentBatchConfig) -> dic
     draft_ids: list[int] = []
     # Chunks keep the progress artifact moving and bound what a crash can lose to one chunk.
     for chunk in _chunks(planned, settings.generation.batch_size * 2):
-        draft_ids += generate_text(batch_id, chunk, config)
+        draft_ids += generate_text(batch_id, chunk, model)
         update_progress_artifact(progress, progress=100.0 * len(draft_ids) / max(len(planned), 1))
     score(draft_ids)
     gate(draft_ids)

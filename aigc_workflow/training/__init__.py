@@ -1,0 +1,1 @@
+"""Fine-tuning from feedback: datasets, training, evaluation."""
