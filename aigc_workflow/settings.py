@@ -32,6 +32,11 @@ def default_gate() -> dict[str, Bound]:
         "bias": Bound(max=0.5),
         "originality": Bound(min=0.10),
         "format": Bound(min=1.0),
+        # Image bounds (README "Image briefs"): CLIPScore 0.5 is cosine 0.2; NudeNet explicit confidence 0.3;
+        # phash distance 8/64 (measured: unrelated DCGAN faces >= 14 bits apart, recompressed copies 0).
+        "clip": Bound(min=0.5),
+        "nsfw": Bound(max=0.3),
+        "image_originality": Bound(min=0.125),
     }
 
 
@@ -40,6 +45,42 @@ class GenerationSettings(BaseModel):
     temperature: float = Field(0.8, ge=0.0, le=5.0)
     top_p: float = Field(0.95, gt=0.0, le=1.0)
     batch_size: int = Field(8, ge=1, le=256)
+
+
+class ImageSettings(BaseModel):
+    """Image generation: batching, diffusers sampling, and how ratings steer the GAN's latents."""
+
+    batch_size: int = Field(16, ge=1, le=256)
+    steps: int = Field(30, ge=1, le=500, description="Diffusers inference steps.")
+    guidance_scale: float = Field(7.5, ge=0.0, le=50.0, description="Diffusers classifier-free guidance.")
+    size: int = Field(512, ge=64, le=2048, description="Diffusers output width and height in pixels.")
+    feedback_steering: bool = Field(True, description="Sample GAN latents near well-rated images.")
+    steering_spread: float = Field(0.5, gt=0.0, le=1.0, description="How far new latents stray from good ones.")
+    steering_explore: float = Field(0.25, ge=0.0, le=1.0, description="Share of latents drawn fresh anyway.")
+
+
+class FinetuneSettings(BaseModel):
+    """Fine-tuning from feedback: data thresholds, LoRA and trainer settings, and the promotion margins."""
+
+    min_desirable: int = Field(4, ge=1, description="Fewer desirable examples than this: no run.")
+    min_total: int = Field(6, ge=1)
+    max_imbalance: float = Field(10.0, ge=1.0, description="Largest allowed ratio between the two classes.")
+    lora_r: int = Field(8, ge=1)
+    lora_alpha: int = Field(16, ge=1)
+    lora_dropout: float = Field(0.05, ge=0.0, lt=1.0)
+    target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "v_proj"])
+    sft_steps: int = Field(30, ge=1)
+    preference_steps: int = Field(10, ge=0, description="DPO or KTO steps after SFT; 0 skips them.")
+    batch_size: int = Field(4, ge=1)
+    max_length: int = Field(256, ge=16)
+    learning_rate: float = Field(2e-4, gt=0)
+    beta: float = Field(0.1, gt=0)
+    seed: int = 0
+    eval_briefs: int = Field(4, ge=1, description="Held-out briefs both models draft for in the evaluation.")
+    eval_max_new_tokens: int = Field(96, ge=1)
+    margin_pass_rate: float = Field(0.0, ge=0, description="The candidate may trail the promoted model by this much.")
+    margin_relevance: float = Field(0.02, ge=0)
+    margin_toxicity: float = Field(0.02, ge=0)
 
 
 def _toml_path() -> Path:
@@ -57,8 +98,15 @@ class Settings(BaseSettings):
 
     home: Path = Field(Path(".aigc"), description="Holds the SQLite database, published files and model caches.")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<home>/aigc.db.")
+    model_cache: Path | None = Field(None, description="Converted model weights; default <home>/models (shareable).")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     text_model: str = Field("bundled:smollm2-135m-instruct", description="Model spec of the text generator.")
+    image_model: str = Field("bundled:dcgan-faces-64", description="Model spec of the image generator.")
+    clip_model: str = Field("ViT-B-32", description="open_clip model name for CLIP similarity.")
+    clip_pretrained: str = Field("laion2b_s34b_b79k", description="open_clip pretrained tag (downloaded once).")
+    clip_checkpoint: Path | None = Field(
+        None, description="Local CLIP weights file for clip_model, or an open_clip folder (open_clip_config.json)."
+    )
     embedding_model: str = Field("bundled:all-minilm-l6-v2", description="Sentence model for relevance/originality.")
     toxicity_backend: Literal["classic", "detoxify"] = "classic"
     detoxify_variant: Literal["original", "unbiased", "multilingual"] = "original"
@@ -70,6 +118,8 @@ class Settings(BaseSettings):
     image_scorers: list[str] = Field(default_factory=lambda: ["clip", "nsfw", "image_originality"])
     scorer_timeout_s: float = Field(300.0, gt=0)
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
+    finetune: FinetuneSettings = Field(default_factory=FinetuneSettings)
+    image: ImageSettings = Field(default_factory=ImageSettings)
     gate: dict[str, Bound] = Field(default_factory=default_gate)
     channel_gates: dict[str, dict[str, Bound]] = Field(
         default_factory=dict, description="Per-channel overrides of `gate`, merged scorer by scorer."
@@ -103,7 +153,12 @@ class Settings(BaseSettings):
 
     @property
     def models_dir(self) -> Path:
-        return self.home / "models"
+        return self.model_cache or self.home / "models"
+
+    @property
+    def adapters_dir(self) -> Path:
+        """Adapters trained from this home's feedback (not shared like the model cache)."""
+        return self.home / "adapters"
 
     def gate_for(self, channel: str) -> dict[str, Bound]:
         """Thresholds for a channel: the global table with that channel's bounds laid over it."""

@@ -125,3 +125,14 @@ def _fresh_settings_cache() -> Iterator[None]:
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled text model converted once per test session (about 25 s), shared through AIGC_MODEL_CACHE."""
+    from aigc_workflow.models.convert import ensure_bundled_text_model
+    from aigc_workflow.settings import Settings
+
+    cache = tmp_path_factory.mktemp("model-cache")
+    ensure_bundled_text_model(Settings(home=cache, model_cache=cache))
+    return cache

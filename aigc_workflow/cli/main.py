@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from aigc_workflow import __version__
-from aigc_workflow.cli import briefs, db, drafts, ratings
+from aigc_workflow.cli import briefs, db, drafts, models, ratings
 from aigc_workflow.cli.review import review
 from aigc_workflow.cli.run import run
 from aigc_workflow.cli.score import score
@@ -23,6 +23,8 @@ app.add_typer(drafts.app, name="drafts")
 app.command()(run)
 app.command()(score)
 app.command()(review)
+app.add_typer(models.app, name="models")
+app.command()(models.finetune)
 ratings.register(app)  # rate, ratings, api
 
 

@@ -87,12 +87,12 @@ def review_in_browser(server, run_id: str, choices: dict[int, tuple[str, str]]) 
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (.ci/setup installs it)")
-def test_review_form_in_prefect_ui_decides_what_is_published(prefect_server, tmp_path: Path) -> None:
+def test_review_form_in_prefect_ui_decides_what_is_published(prefect_server, tmp_path: Path, model_cache: Path) -> None:
     briefs = tmp_path / "briefs.yaml"
     briefs.write_text(BRIEFS)
     home = tmp_path / "home"
     env = {**prefect_server.env(), "AIGC_HOME": str(home), "AIGC_GENERATION__MAX_NEW_TOKENS": "48",
-           "AIGC_CONFIG": str(tmp_path / "none.toml")}
+           "AIGC_CONFIG": str(tmp_path / "none.toml"), "AIGC_MODEL_CACHE": str(model_cache)}
     log = (tmp_path / "batch.log").open("w")
     process = subprocess.Popen(
         [str(BIN / "aigc"), "run", "--briefs", str(briefs), "--review-mode", "human", "--candidates", "1"],

@@ -29,11 +29,9 @@ def model_settings(tmp_path: Path, converted_models_dir: Path):  # type: ignore[
     """Settings on a fresh home whose models/ points at the session's converted cache; CPU, short drafts."""
     from aigc_workflow.settings import Settings
 
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "models").symlink_to(converted_models_dir, target_is_directory=True)
     return Settings(
-        home=home,
+        home=tmp_path / "home",
+        model_cache=converted_models_dir,
         device="cpu",
         generation={"max_new_tokens": 24, "temperature": 0.8, "top_p": 0.95, "batch_size": 8},
     )

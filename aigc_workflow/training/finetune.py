@@ -1,0 +1,203 @@
+"""LoRA fine-tuning through TRL: SFT on desirable texts, then DPO on edit pairs or KTO on judged texts."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aigc_workflow.models.specs import RegisteredModel, ResolvedTextModel, resolve_text_model
+from aigc_workflow.settings import FinetuneSettings, Settings
+from aigc_workflow.training.dataset import Example, PreferencePair
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    adapter_path: Path
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def training_args(config: FinetuneSettings, cuda: bool, output_dir: str, steps: int) -> dict[str, Any]:
+    """Arguments shared by every TRL trainer here, with the defaults that cost time on a CPU turned off.
+
+    TRL's configs default to bf16=True and gradient_checkpointing=True. On a CPU without bf16 matrix units,
+    bf16 autocast makes every matmul several times slower, and checkpointing recomputes the forward pass:
+    together they made an SFT step about 12x slower than a plain loop here (bench/finetune_step.py).
+    """
+    return {
+        "output_dir": output_dir,
+        "max_steps": steps,
+        "per_device_train_batch_size": config.batch_size,
+        "gradient_accumulation_steps": 1,
+        "learning_rate": config.learning_rate,
+        "lr_scheduler_type": "constant",
+        "warmup_steps": 0,
+        "seed": config.seed,
+        "data_seed": config.seed,
+        "bf16": cuda,
+        "fp16": False,
+        "use_cpu": not cuda,
+        "gradient_checkpointing": False,
+        "logging_steps": 1,
+        "save_strategy": "no",
+        "report_to": [],
+        "disable_tqdm": True,
+        "dataloader_num_workers": 0,
+        "remove_unused_columns": True,
+    }
+
+
+def _losses(history: list[dict[str, Any]]) -> list[float]:
+    return [float(entry["loss"]) for entry in history if "loss" in entry]
+
+
+def _stage_metrics(trainer: Any, seconds: float, examples: int) -> dict[str, Any]:
+    losses = _losses(trainer.state.log_history)
+    steps = trainer.state.global_step
+    return {
+        "examples": examples,
+        "steps": steps,
+        "loss_first": losses[0] if losses else None,
+        "loss_last": losses[-1] if losses else None,
+        "seconds": round(seconds, 2),
+        "seconds_per_step": round(seconds / steps, 3) if steps else None,
+    }
+
+
+def load_for_training(settings: Settings, base_spec: str, parent: RegisteredModel | None) -> tuple[Any, Any, Any]:
+    """Base model (float32 on CPU, bf16 on CUDA), tokenizer, and the LoRA to train: the parent's or a new one."""
+    import torch
+    from peft import LoraConfig, PeftModel, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    resolved: ResolvedTextModel = resolve_text_model(base_spec, settings)
+    if resolved.bundled_name is not None:
+        from aigc_workflow.models.convert import ensure_bundled_text_model
+
+        ensure_bundled_text_model(settings, resolved.bundled_name)
+    cuda = torch.cuda.is_available() and settings.device != "cpu"
+    model = AutoModelForCausalLM.from_pretrained(
+        resolved.source, revision=resolved.revision, dtype=torch.bfloat16 if cuda else torch.float32,
+        attn_implementation="sdpa",
+    )
+    tokenizer = AutoTokenizer.from_pretrained(resolved.source, revision=resolved.revision)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    config = settings.finetune
+    if parent is not None and parent.adapter_path is not None:
+        # Continue the promoted version's adapter, so every version is one base plus one adapter.
+        model = PeftModel.from_pretrained(model, str(parent.adapter_path), is_trainable=True)
+    else:
+        lora = LoraConfig(
+            r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+            target_modules=list(config.target_modules), task_type="CAUSAL_LM",
+        )
+        model = get_peft_model(model, lora)
+    return model, tokenizer, cuda
+
+
+def _lora_snapshot(model: Any) -> dict[str, Any]:
+    return {name: p.detach().clone() for name, p in model.named_parameters() if "lora_" in name}
+
+
+def _changed(before: dict[str, Any], model: Any) -> float:
+    """Largest absolute change of any LoRA weight: proof that training moved the adapter."""
+    after = dict(model.named_parameters())
+    return max(float((after[name].detach() - value).abs().max()) for name, value in before.items())
+
+
+def train_adapter(
+    settings: Settings,
+    *,
+    base_spec: str,
+    parent: RegisteredModel | None,
+    desirable: list[Example],
+    undesirable: list[Example],
+    pairs: list[PreferencePair],
+    output_dir: Path,
+) -> TrainResult:
+    """Train and save an adapter into output_dir (written whole or not at all); returns its metrics."""
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    config = settings.finetune
+    model, tokenizer, cuda = load_for_training(settings, base_spec, parent)
+    before = _lora_snapshot(model)
+    metrics: dict[str, Any] = {"device": "cuda" if cuda else "cpu", "base": base_spec,
+                               "parent": parent.name if parent else None}
+    scratch = Path(tempfile.mkdtemp(prefix="aigc-train-"))
+    try:
+        eos = tokenizer.eos_token or ""
+        sft_rows = [{"prompt": e.prompt, "completion": e.completion.strip() + eos} for e in desirable]
+        sft_args = SFTConfig(
+            **training_args(config, cuda, str(scratch / "sft"), config.sft_steps),
+            max_length=config.max_length, packing=False, dataset_num_proc=None,
+        )
+        trainer = SFTTrainer(model=model, args=sft_args, train_dataset=Dataset.from_list(sft_rows),
+                             processing_class=tokenizer)
+        started = time.perf_counter()
+        trainer.train()
+        metrics["sft"] = _stage_metrics(trainer, time.perf_counter() - started, len(sft_rows))
+        model = trainer.model
+        if pairs and config.preference_steps:
+            metrics["dpo"] = _train_dpo(model, tokenizer, pairs, config, cuda, scratch)
+        elif undesirable and config.preference_steps:
+            metrics["kto"] = _train_kto(model, tokenizer, desirable, undesirable, config, cuda, scratch)
+        metrics["max_lora_weight_change"] = _changed(before, model)
+        _save_atomically(model, tokenizer, output_dir)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return TrainResult(output_dir, metrics)
+
+
+def _train_dpo(model: Any, tokenizer: Any, pairs: list[PreferencePair], config: FinetuneSettings,
+               cuda: bool, scratch: Path) -> dict[str, Any]:
+    from datasets import Dataset
+    from trl import DPOConfig, DPOTrainer
+
+    rows = [{"prompt": p.prompt, "chosen": p.chosen, "rejected": p.rejected} for p in pairs]
+    args = DPOConfig(**training_args(config, cuda, str(scratch / "dpo"), config.preference_steps),
+                     max_length=config.max_length, beta=config.beta)
+    # With a PEFT model and no ref_model, TRL uses the adapter-disabled model as the reference.
+    trainer = DPOTrainer(model=model, ref_model=None, args=args, train_dataset=Dataset.from_list(rows),
+                         processing_class=tokenizer)
+    started = time.perf_counter()
+    trainer.train()
+    return _stage_metrics(trainer, time.perf_counter() - started, len(rows))
+
+
+def _train_kto(model: Any, tokenizer: Any, desirable: list[Example], undesirable: list[Example],
+               config: FinetuneSettings, cuda: bool, scratch: Path) -> dict[str, Any]:
+    from datasets import Dataset
+    from trl import KTOConfig, KTOTrainer
+
+    rows = [{"prompt": e.prompt, "completion": e.completion, "label": e.desirable} for e in desirable + undesirable]
+    args = KTOConfig(**training_args(config, cuda, str(scratch / "kto"), config.preference_steps),
+                     max_length=config.max_length, beta=config.beta)
+    trainer = KTOTrainer(model=model, ref_model=None, args=args, train_dataset=Dataset.from_list(rows),
+                         processing_class=tokenizer)
+    started = time.perf_counter()
+    trainer.train()
+    return _stage_metrics(trainer, time.perf_counter() - started, len(rows))
+
+
+def _save_atomically(model: Any, tokenizer: Any, output_dir: Path) -> None:
+    # Save beside the target and rename: a crash never leaves a half-written adapter for the registry to find.
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(dir=output_dir.parent, prefix=f".{output_dir.name}."))
+    try:
+        model.save_pretrained(str(temp), safe_serialization=True)
+        tokenizer.save_pretrained(str(temp))
+        if output_dir.exists():
+            shutil.rmtree(output_dir)
+        os.replace(temp, output_dir)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
