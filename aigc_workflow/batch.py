@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import concurrent.futures
+from pathlib import Path
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from aigc_workflow.crashpoints import pause_for_crash_test
 from aigc_workflow.db import repo
-from aigc_workflow.db.models import Batch, BatchStatus, Decision, Draft, Modality, ReviewDecision
+from aigc_workflow.db.models import Batch, BatchStatus, Decision, Draft, Modality, Publication, ReviewDecision
 from aigc_workflow.db.session import session_scope
 from aigc_workflow.gate import decide
 from aigc_workflow.models import registry
@@ -44,7 +47,7 @@ class PlannedDraft:
 
 def start_batch(
     settings: Settings, *, brief_refs: Sequence[str] | None, seed: int, candidates: int, review_mode: str,
-    config: dict[str, Any], flow_run_id: str | None = None,
+    config: dict[str, Any], flow_run_id: str | None = None, pending_only: bool = False,
 ) -> tuple[int, list[int]]:
     """Create the batch row; returns its id and the ids of the briefs it covers (all briefs when refs is None).
 
@@ -52,6 +55,8 @@ def start_batch(
     """
     with session_scope(settings.db_url) as session:
         briefs = repo.list_briefs(session=session, refs=brief_refs)
+        if pending_only:
+            briefs = [b for b in briefs if not repo.has_drafts(b.id, session=session)]
         if brief_refs is not None:
             missing = sorted(set(brief_refs) - {b.ref for b in briefs})
             if missing:
@@ -63,6 +68,17 @@ def start_batch(
                 flow_run_id=flow_run_id,
             )
         return batch.id, [b.id for b in briefs]
+
+
+def import_briefs_folder(settings: Settings, folder: str | Path) -> int:
+    """Import every briefs file in a folder (each all or nothing); returns how many briefs were read."""
+    from aigc_workflow.briefs import load_briefs
+
+    files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in {".yaml", ".yml", ".csv"})
+    specs = [spec for path in files for spec in load_briefs(path)]
+    with session_scope(settings.db_url) as session:
+        repo.upsert_briefs(specs, session=session)
+    return len(specs)
 
 
 def plan(
@@ -104,6 +120,12 @@ def text_model_choice(settings: Settings, explicit: str | None = None) -> ModelC
             if version is None:
                 return ModelChoice(settings.text_model)
         return ModelChoice(f"registry:{version.name}", registry.as_registered(version), version.id)
+
+
+def modalities(settings: Settings, brief_ids: Sequence[int]) -> set[str]:
+    """Which modalities the briefs ask for, so a batch loads only the generators it needs."""
+    with session_scope(settings.db_url) as session:
+        return {str(brief.modality) for brief in repo.briefs_by_ids(brief_ids, session=session)}
 
 
 def stored_draft_ids(settings: Settings, keys: Sequence[str]) -> dict[str, int]:
@@ -155,13 +177,25 @@ def _score_with_timeout(
         executor.shutdown(wait=False, cancel_futures=True)
 
 
+def _published_ids(draft_ids: Sequence[int], *, session: Any) -> set[int]:
+    return set(session.scalars(select(Publication.draft_id).where(Publication.draft_id.in_(list(draft_ids)))))
+
+
 def score_drafts(
     settings: Settings, draft_ids: Sequence[int], scorers: Sequence[Scorer], *, timeout_s: float | None = None
 ) -> None:
-    """Run every scorer over the drafts (batched per scorer) and store one score row per draft and scorer."""
+    """Run every scorer over the drafts (batched per scorer) and store one score row per draft and scorer.
+
+    Published drafts keep the scores they were published with: a re-run after a crash must not rescore
+    them (originality would now find each one's own publication and reject it after the fact).
+    """
     with session_scope(settings.db_url) as session:
-        drafts = repo.list_drafts(session=session, ids=draft_ids)
-        context = ScoringContext(published_texts=tuple(repo.published_texts(session=session)))
+        published = _published_ids(draft_ids, session=session)
+        drafts = [d for d in repo.list_drafts(session=session, ids=draft_ids) if d.id not in published]
+        context = ScoringContext(
+            published_texts=tuple(repo.published_texts(session=session)),
+            published_image_paths=tuple(repo.published_image_paths(session=session)),
+        )
         items = [
             ScoringItem(repo.brief_to_spec(d.brief), d.text, d.image_path, d.id) for d in drafts
         ]
@@ -186,7 +220,11 @@ def gate_drafts(settings: Settings, draft_ids: Sequence[int]) -> dict[int, str]:
     """Decide every draft from its stored scores and its channel's thresholds; returns draft id -> decision."""
     decisions = {}
     with session_scope(settings.db_url) as session:
+        published = _published_ids(draft_ids, session=session)
         for draft in repo.list_drafts(session=session, ids=draft_ids):
+            if draft.id in published and draft.verdict is not None:
+                decisions[draft.id] = str(draft.verdict.decision)  # its verdict is part of its lineage: frozen
+                continue
             bounds = settings.gate_for(channel_of(draft, settings))
             required = settings.text_scorers if draft.modality == Modality.TEXT else settings.image_scorers
             verdict = decide(repo.score_results(draft), bounds, required)
@@ -220,6 +258,8 @@ def publish_approved(settings: Settings, draft_ids: Sequence[int], review_mode: 
             if new:
                 session.flush()
                 created.append(publication.id)
+                if len(created) == 2:
+                    pause_for_crash_test("publish")
     return created
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from aigc_workflow.briefs import CHANNEL_PATTERN
 from aigc_workflow.db import repo
-from aigc_workflow.db.models import Draft, Publication, Review
+from aigc_workflow.db.models import Draft, Modality, Publication, Review
 
 
 class UnsafeChannel(ValueError):
@@ -42,6 +43,18 @@ def _write_atomically(path: Path, content: str) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _copy_atomically(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -92,9 +105,18 @@ def publish(
     # Named by draft id, never by brief text: ids are safe file names, team refs may not be.
     stem = f"draft-{draft.id}"
     markdown = folder / f"{stem}.md"
-    body = text if text is not None else f"![{draft.brief.topic}]({draft.image_path})"
+    record = lineage(draft, review, text)
+    if draft.modality == Modality.IMAGE and draft.image_path:
+        # The PNG travels into the channel folder and the link is relative: the folder stands on its own.
+        image = folder / f"{stem}{Path(draft.image_path).suffix or '.png'}"
+        _copy_atomically(Path(draft.image_path), image)
+        alt = re.sub(r"[\[\]\n\r]+", " ", draft.brief.topic).strip()
+        body = f"![{alt}]({image.name})" + (f"\n\n{text.strip()}" if text else "")  # a reviewer's edit is a caption
+        record["published_image"] = image.name
+    else:
+        body = text or ""
     _write_atomically(markdown, body.rstrip() + "\n")
-    _write_atomically(folder / f"{stem}.json", json.dumps(lineage(draft, review, text), indent=2, default=str))
+    _write_atomically(folder / f"{stem}.json", json.dumps(record, indent=2, default=str))
     publication = Publication(
         draft_id=draft.id, channel=channel, location=str(markdown), text=text,
         review_id=review.id if review else None,

@@ -90,7 +90,8 @@ def table_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             "draft": row["id"],
             "brief": row["brief_ref"],
             "candidate": row["candidate_index"],
-            **{name: _fmt(row["scores"].get(name)) for name in scorers},
+            # A scorer of the other modality did not apply: blank, not "error".
+            **{name: _fmt(row["scores"][name]) if name in row["scores"] else "" for name in scorers},
             "verdict": row["verdict"],
             "reasons": "; ".join(row["reasons"]),
             "published": ", ".join(p["channel"] for p in row["publications"]),

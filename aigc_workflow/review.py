@@ -97,10 +97,13 @@ def form_fields(items: Sequence[ReviewItem]) -> dict[str, Any]:
             Field(item.suggested, title=f"Decision on draft {item.draft_id} ({item.brief_ref})",
                   description=f"The gate says **{item.verdict}**: {'; '.join(item.reasons)}"),
         )
-        fields[f"edit_{item.draft_id}"] = (
-            str, Field("", title=f"Edited text of draft {item.draft_id}",
-                       description="Leave empty to publish the draft as written."),
-        )
+        if item.image_path and item.text is None:
+            # An image cannot be edited in a form; what the reviewer writes is published as its caption.
+            edit = Field("", title=f"Caption for image draft {item.draft_id}", description="Optional.")
+        else:
+            edit = Field("", title=f"Edited text of draft {item.draft_id}",
+                         description="Leave empty to publish the draft as written.")
+        fields[f"edit_{item.draft_id}"] = (str, edit)
         fields[f"note_{item.draft_id}"] = (str, Field("", title=f"Note on draft {item.draft_id}"))
     return fields
 
@@ -134,7 +137,8 @@ def description_markdown(items: Sequence[ReviewItem], image_uri: Any = None) -> 
         "|---|---|---|" + "---|" * len(scorers),
     ]
     for item in items:
-        scores = " | ".join(_fmt(item.scores.get(name)) for name in scorers)
+        # A scorer of the other modality did not apply to this draft: a dash, not "error".
+        scores = " | ".join(_fmt(item.scores[name]) if name in item.scores else "–" for name in scorers)
         lines.append(f"| {item.draft_id} | {item.brief_ref} | **{item.verdict}** | {scores} |")
     for item in items:
         lines += ["", f"### Draft {item.draft_id}: {item.brief_ref}", "", f"*Brief:* {item.topic}", ""]

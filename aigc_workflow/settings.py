@@ -30,6 +30,7 @@ def default_gate() -> dict[str, Bound]:
         "relevance": Bound(min=0.25),
         "toxicity": Bound(max=0.5),
         "bias": Bound(max=0.5),
+        "implicit_toxicity": Bound(max=0.5),
         "originality": Bound(min=0.10),
         "format": Bound(min=1.0),
         # Image bounds (README "Image briefs"): CLIPScore 0.5 is cosine 0.2; NudeNet explicit confidence 0.3;
@@ -83,6 +84,15 @@ class FinetuneSettings(BaseModel):
     margin_toxicity: float = Field(0.02, ge=0)
 
 
+class ScheduleSettings(BaseModel):
+    """When the served deployments run, and where the daily batch finds new briefs."""
+
+    content_cron: str = Field("0 6 * * *", description="Cron of the daily content batch.")
+    finetune_cron: str = Field("0 3 * * 1", description="Cron of the weekly fine-tune.")
+    timezone: str = Field("UTC", description="IANA time zone the crons are read in, e.g. Europe/Berlin.")
+    briefs_folder: Path | None = Field(None, description="YAML/CSV briefs imported before each scheduled batch.")
+
+
 def _toml_path() -> Path:
     return Path(os.environ.get("AIGC_CONFIG", "aigc.toml"))
 
@@ -97,7 +107,8 @@ class Settings(BaseSettings):
     )
 
     home: Path = Field(Path(".aigc"), description="Holds the SQLite database, published files and model caches.")
-    database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<home>/aigc.db.")
+    # Secret: a URL may carry a password, and a SecretStr never shows it in repr(), logs or dumps.
+    database_url: SecretStr | None = Field(None, description="SQLAlchemy URL; default sqlite:///<home>/aigc.db.")
     model_cache: Path | None = Field(None, description="Converted model weights; default <home>/models (shareable).")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     text_model: str = Field("bundled:smollm2-135m-instruct", description="Model spec of the text generator.")
@@ -109,6 +120,9 @@ class Settings(BaseSettings):
     )
     embedding_model: str = Field("bundled:all-minilm-l6-v2", description="Sentence model for relevance/originality.")
     toxicity_backend: Literal["classic", "detoxify"] = "classic"
+    bias_classifier: Path | None = Field(
+        None, description="Folder of a bias classifier; default: the promoted `aigc models build-bias` version."
+    )
     detoxify_variant: Literal["original", "unbiased", "multilingual"] = "original"
     detoxify_checkpoint: Path | None = None
     text_scorers: list[str] = Field(
@@ -120,6 +134,14 @@ class Settings(BaseSettings):
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
     finetune: FinetuneSettings = Field(default_factory=FinetuneSettings)
     image: ImageSettings = Field(default_factory=ImageSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    task_runner: Literal["threads", "ray"] = Field("threads", description="Where tasks run: threads here, or Ray.")
+    task_workers: int = Field(1, ge=1, le=64, description="Threads for the thread task runner.")
+    ray_address: str | None = Field(None, description="An existing Ray cluster (ray://host:10001); none starts one.")
+    ray_gpus_per_task: float = Field(0.0, ge=0.0, description="GPUs each generation task asks Ray for.")
+    gpu_concurrency_limit: str | None = Field(
+        "aigc-gpu", description="Prefect global concurrency limit held while a run has models on the GPU."
+    )
     gate: dict[str, Bound] = Field(default_factory=default_gate)
     channel_gates: dict[str, dict[str, Bound]] = Field(
         default_factory=dict, description="Per-channel overrides of `gate`, merged scorer by scorer."
@@ -145,7 +167,12 @@ class Settings(BaseSettings):
 
     @property
     def db_url(self) -> str:
-        return self.database_url or f"sqlite:///{(self.home / 'aigc.db').resolve()}"
+        url = self.database_url
+        # model_copy(update=...) skips validation, so a plain string may arrive here too.
+        url = url.get_secret_value() if isinstance(url, SecretStr) else url
+        if url:
+            return url
+        return f"sqlite:///{(self.home / 'aigc.db').resolve()}"
 
     @property
     def published_dir(self) -> Path:

@@ -13,8 +13,9 @@ from aigc_workflow.scoring.base import ModelUnavailable, ScoreResult, ScoringCon
 class EchoGenerator(Generator):
     """Writes a deterministic sentence from the brief; optionally sleeps to mimic model latency."""
 
-    def __init__(self, delay_s: float = 0.0) -> None:
+    def __init__(self, delay_s: float = 0.0, log_path: str | None = None) -> None:
         self.delay_s = delay_s
+        self.log_path = log_path  # crash tests read it to prove which drafts a run generated
         self.loaded = 0
         self.calls: list[int] = []
 
@@ -33,6 +34,9 @@ class EchoGenerator(Generator):
         self.calls.append(len(requests))
         if self.delay_s:
             time.sleep(self.delay_s)
+        if self.log_path:
+            with open(self.log_path, "a", encoding="utf-8") as log:
+                log.writelines(f"{r.brief.ref}#{r.candidate_index}\n" for r in requests)
         drafts = []
         for request in requests:
             brief = request.brief
@@ -82,9 +86,9 @@ class ScriptedScorer:
 
 
 def fake_generator(spec: str) -> EchoGenerator:
-    """`fake:echo` or `fake:echo?delay=0.05` (seconds per generate call)."""
+    """`fake:echo`, `fake:echo?delay=0.05` (seconds per generate call), `&log=PATH` (appends ref#index per draft)."""
     name, _, query = spec.removeprefix("fake:").partition("?")
     if name != "echo":
         raise ValueError(f"unknown fake generator {spec!r}; use fake:echo[?delay=SECONDS]")
     options = dict(part.split("=", 1) for part in query.split("&") if part)
-    return EchoGenerator(delay_s=float(options.get("delay", 0.0)))
+    return EchoGenerator(delay_s=float(options.get("delay", 0.0)), log_path=options.get("log"))

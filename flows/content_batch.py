@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import (
     create_markdown_artifact,
     create_progress_artifact,
@@ -18,9 +19,11 @@ from prefect.runtime import deployment, flow_run
 from pydantic import BaseModel, Field, create_model
 from sqlalchemy.exc import DBAPIError
 
-from aigc_workflow import batch, images, report, review, workers
+from aigc_workflow import batch, image_feedback, images, report, review, workers
 from aigc_workflow.db.models import BatchStatus
+from aigc_workflow.latent_steering import LatentFeedback
 from aigc_workflow.settings import get_settings
+from flows.runtime import gpu_phase, task_resources
 
 
 class ContentBatchConfig(BaseModel):
@@ -39,6 +42,15 @@ class ContentBatchConfig(BaseModel):
     text_model: str | None = Field(
         None, description="Text model spec (bundled:..., a Hugging Face id[@rev], a directory); default from settings."
     )
+    pending_only: bool = Field(
+        False, description="Only briefs that have no drafts yet (what a scheduled batch picks up)."
+    )
+    briefs_folder: str | None = Field(
+        None, description="Import every .yaml/.yml/.csv briefs file in this folder before drafting."
+    )
+    image_model: str | None = Field(
+        None, description="Image model spec (bundled:dcgan-faces-64, a diffusers Hugging Face id[@rev], a directory)."
+    )
 
 
 def _transient(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
@@ -55,8 +67,11 @@ def _transient(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
 def start_batch(config: ContentBatchConfig) -> tuple[int, list[int]]:
     settings = get_settings()
+    if config.briefs_folder:
+        batch.import_briefs_folder(settings, config.briefs_folder)
     return batch.start_batch(
         settings,
+        pending_only=config.pending_only,
         flow_run_id=str(flow_run.get_id()) if flow_run.get_id() else None,
         brief_refs=config.brief_refs,
         seed=config.seed,
@@ -88,10 +103,41 @@ def generate_text(batch_id: int, planned: list[batch.PlannedDraft], model: batch
     return batch.generate_and_store(settings, generator, batch_id, planned, model_version_id=model.version_id)
 
 
+@task
+def plan_image_drafts(
+    brief_ids: list[int], config: ContentBatchConfig
+) -> tuple[list[batch.PlannedDraft], LatentFeedback | None]:
+    """Image drafts to make, and the ratings that steer them (fixed here, so planning and generation agree)."""
+    settings = get_settings()
+    generator = workers.get_generator("image", settings, spec=config.image_model or settings.image_model)
+    feedback = None
+    if getattr(generator, "steers", False):
+        feedback = image_feedback.latent_feedback(settings, generator.model_version) or None
+        generator = generator.with_feedback(feedback)
+    planned = batch.plan(
+        settings, brief_ids, batch_seed=config.seed, candidates=config.candidates or settings.candidates,
+        model_version=generator.model_version, params=generator.params, modality="image",
+    )
+    return planned, feedback
+
+
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
+def generate_images(
+    batch_id: int, planned: list[batch.PlannedDraft], config: ContentBatchConfig, feedback: LatentFeedback | None
+) -> list[int]:
+    settings = get_settings()
+    generator = workers.get_generator("image", settings, spec=config.image_model or settings.image_model)
+    if feedback:
+        generator = generator.with_feedback(feedback)
+    return batch.generate_and_store(settings, generator, batch_id, planned)
+
+
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
 def score(draft_ids: list[int]) -> None:
     settings = get_settings()
-    batch.score_drafts(settings, draft_ids, workers.get_scorers(settings.text_scorers, settings))
+    # Each scorer sees only drafts of its modality; scorers with nothing to score load nothing.
+    names = list(dict.fromkeys(settings.text_scorers + settings.image_scorers))
+    batch.score_drafts(settings, draft_ids, workers.get_scorers(names, settings))
 
 
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
@@ -99,7 +145,7 @@ def gate(draft_ids: list[int]) -> dict[int, str]:
     return batch.gate_drafts(get_settings(), draft_ids)
 
 
-@task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient, cache_policy=NO_CACHE)
 def publish(draft_ids: list[int], review_mode: str) -> list[int]:
     return batch.publish_approved(get_settings(), draft_ids, review_mode)
 
@@ -109,13 +155,13 @@ def pending_review(draft_ids: list[int], review_mode: str) -> list[review.Review
     return review.pending_items(get_settings(), draft_ids, review_mode)
 
 
-@task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient, cache_policy=NO_CACHE)
 def record_reviews(items: list[review.ReviewItem], values: dict[str, Any]) -> list[int]:
     reviewer, decisions = review.inputs_from_form(items, values)
     return review.record_reviews(get_settings(), reviewer, decisions)
 
 
-@task
+@task(cache_policy=NO_CACHE)
 def report_overrides(batch_id: int, draft_ids: list[int]) -> None:
     stats = review.override_stats(get_settings(), draft_ids)
     create_markdown_artifact(
@@ -142,7 +188,7 @@ def wait_for_review(batch_id: int, items: list[review.ReviewItem]) -> dict[str, 
     return values.model_dump(exclude={"metadata"})
 
 
-@task
+@task(cache_policy=NO_CACHE)
 def report_batch(batch_id: int, draft_ids: list[int], reviewed: bool) -> dict[str, Any]:
     settings = get_settings()
     rows = report.batch_rows(settings, draft_ids)
@@ -151,6 +197,11 @@ def report_batch(batch_id: int, draft_ids: list[int], reviewed: bool) -> dict[st
         key=f"batch-{batch_id}-drafts", table=report.table_rows(rows),
         description=f"Every draft of batch {batch_id} with its scores, verdict and reasons.",
     )
+    if any(row["image_path"] for row in rows):
+        create_markdown_artifact(
+            key=f"batch-{batch_id}-images", markdown=images.gallery_markdown(batch_id, rows),
+            description=f"Thumbnails of the image drafts of batch {batch_id} with their scores and verdicts.",
+        )
     create_markdown_artifact(
         key=f"batch-{batch_id}-summary", markdown=report.markdown(batch_id, summary),
         description=f"Summary of content batch {batch_id}.",
@@ -164,7 +215,9 @@ def _chunks(items: list[Any], size: int) -> list[list[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-@flow(name="content_batch", log_prints=True)
+# Results persist so that a run suspended for review (under a deployment) resumes without redoing its tasks;
+# tasks with effects that must happen again (publishing after the review, reports) opt out of caching.
+@flow(name="content_batch", log_prints=True, persist_result=True)
 def content_batch(config: ContentBatchConfig = ContentBatchConfig()) -> dict[str, Any]:  # noqa: B008
     """Draft every brief, score and gate each draft, publish what passed, and report."""
     settings = get_settings()
@@ -180,18 +233,32 @@ def content_batch(config: ContentBatchConfig = ContentBatchConfig()) -> dict[str
 def _run(batch_id: int, brief_ids: list[int], config: ContentBatchConfig) -> dict[str, Any]:
     logger = get_run_logger()
     settings = get_settings()
-    model = choose_text_model(config)
-    planned = plan_text_drafts(brief_ids, config, model)
-    logger.info("batch %s: %d briefs, %d text drafts planned", batch_id, len(brief_ids), len(planned))
+    wanted = batch.modalities(settings, brief_ids)
+    # Only the generators a batch needs are loaded: an image-only batch never loads the text model.
+    model = choose_text_model(config) if "text" in wanted else None
+    planned = plan_text_drafts(brief_ids, config, model) if model is not None else []
+    planned_images, feedback = plan_image_drafts(brief_ids, config) if "image" in wanted else ([], None)
+    logger.info("batch %s: %d briefs, %d text and %d image drafts planned", batch_id, len(brief_ids), len(planned),
+                len(planned_images))
     progress = create_progress_artifact(
         progress=0.0, key=f"batch-{batch_id}-generation", description=f"Generation progress of batch {batch_id}"
     )
     draft_ids: list[int] = []
-    # Chunks keep the progress artifact moving and bound what a crash can lose to one chunk.
-    for chunk in _chunks(planned, settings.generation.batch_size * 2):
-        draft_ids += generate_text(batch_id, chunk, model)
-        update_progress_artifact(progress, progress=100.0 * len(draft_ids) / max(len(planned), 1))
-    score(draft_ids)
+    total = max(len(planned) + len(planned_images), 1)
+    with gpu_phase(settings):
+        # Chunks keep the progress artifact moving and bound what a crash can lose to one chunk; submitted,
+        # they spread over Ray workers when the task runner is Ray (one model load per worker).
+        with task_resources(settings):
+            futures = [generate_text.submit(batch_id, chunk, model)
+                       for chunk in _chunks(planned, settings.generation.batch_size * 2)]
+            futures += [generate_images.submit(batch_id, chunk, config, feedback)
+                        for chunk in _chunks(planned_images, settings.image.batch_size * 2)]
+        for future in futures:
+            draft_ids += future.result()
+            update_progress_artifact(progress, progress=100.0 * len(draft_ids) / total)
+        if not draft_ids:
+            update_progress_artifact(progress, progress=100.0)
+        score(draft_ids)
     gate(draft_ids)
     review_mode = config.review_mode or settings.review_mode
     publish(draft_ids, review_mode)  # in held-only mode, what the gate approved goes out now

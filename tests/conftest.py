@@ -52,7 +52,7 @@ def postgres_template() -> Iterator[str]:
             pytest.fail(f"PostgreSQL is required in CI and is not reachable at {POSTGRES_ADMIN_URL}")
         pytest.skip(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}")
     name = f"aigc_tpl_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as connection:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = sa.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
@@ -69,6 +69,7 @@ def _dispose(url: str) -> None:
 
 
 def _drop(admin, name: str) -> None:  # type: ignore[no-untyped-def]
+    # pre_ping on the admin engines: tests/e2e/test_database_outage.py restarts the server mid-session.
     import sqlalchemy as sa
 
     with admin.connect() as connection:
@@ -87,7 +88,7 @@ def postgres_url(postgres_template: str) -> Iterator[str]:
     import sqlalchemy as sa
 
     name = f"aigc_t_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as connection:
         connection.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"'))
     url = sa.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)

@@ -43,6 +43,21 @@ def db_session() -> Iterator[Session]:
         yield session
 
 
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """Turn a database that went away into one clear line naming it (password hidden), not a traceback."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        yield
+    except DBAPIError as error:
+        url = make_url(settings().db_url).render_as_string(hide_password=True)
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        fail(f"database {url} failed: {reason}. Nothing stored is lost: when it is back, run the same "
+             "command again; stored drafts are reused and nothing is published twice.")
+
+
 def print_json(data: Any) -> None:
     json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
     sys.stdout.write("\n")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import typer
 
 from aigc_workflow import __version__
-from aigc_workflow.cli import briefs, db, drafts, models, ratings
+from aigc_workflow.cli import briefs, db, drafts, filters, models, ratings
 from aigc_workflow.cli.review import review
 from aigc_workflow.cli.run import run
 from aigc_workflow.cli.score import score
+from aigc_workflow.cli.serve import serve
 
 app = typer.Typer(
     name="aigc",
@@ -24,7 +25,10 @@ app.command()(run)
 app.command()(score)
 app.command()(review)
 app.add_typer(models.app, name="models")
+filters.register_models_commands(models.app)  # build-bias
+app.add_typer(filters.app, name="filters")
 app.command()(models.finetune)
+app.command()(serve)
 ratings.register(app)  # rate, ratings, api
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from aigc_workflow.cli.common import JsonOption, db_session, fail, print_json
+from aigc_workflow.cli.common import JsonOption, database_errors, db_session, fail, print_json, settings
 
 
 def run(
@@ -15,6 +15,7 @@ def run(
     seed: int = typer.Option(0, "--seed", "-s", min=0, help="Batch seed: same seed and briefs, same drafts."),
     review_mode: str = typer.Option(None, "--review-mode", help="auto | human | held-only (default from settings)."),
     model: str = typer.Option(None, "--model", help="Text model spec (default from settings)."),
+    image_model: str = typer.Option(None, "--image-model", help="Image model spec (default from settings)."),
     json_out: bool = JsonOption,
 ) -> None:
     """Run a content batch: draft, score, gate and publish the briefs of FILE, then print a summary."""
@@ -25,7 +26,7 @@ def run(
         specs = load_briefs(briefs)
     except BriefFileError as error:
         fail(str(error))
-    with db_session() as session:
+    with database_errors(), db_session() as session:
         upsert_briefs(specs, session=session)
 
     from flows.content_batch import ContentBatchConfig, content_batch
@@ -33,11 +34,14 @@ def run(
     try:
         config = ContentBatchConfig(
             brief_refs=[s.ref for s in specs], candidates=candidates, seed=seed,
-            review_mode=review_mode, text_model=model,
+            review_mode=review_mode, text_model=model, image_model=image_model,
         )
     except ValueError as error:
         fail(str(error))
-    summary = content_batch(config)
+    from flows.runtime import make_task_runner
+
+    with database_errors():
+        summary = content_batch.with_options(task_runner=make_task_runner(settings()))(config)
     if json_out:
         print_json(summary)
         return

@@ -19,6 +19,7 @@ from aigc_workflow.db.models import (
     ModelStatus,
     ModelVersion,
     Publication,
+    Rating,
     Review,
     Score,
     Verdict,
@@ -85,6 +86,10 @@ def create_batch(
     session.add(batch)
     session.flush()
     return batch
+
+
+def has_drafts(brief_id: int, *, session: Session) -> bool:
+    return session.scalar(select(Draft.id).where(Draft.brief_id == brief_id).limit(1)) is not None
 
 
 def batch_for_flow_run(flow_run_id: str, *, session: Session) -> Batch | None:
@@ -173,6 +178,33 @@ def published_texts(*, session: Session, limit: int = 5000) -> list[str]:
         .limit(limit)
     )
     return [text for text in session.scalars(query) if text]
+
+
+def published_image_paths(*, session: Session, limit: int = 5000) -> list[str]:
+    """Image files of the most recent published image drafts, for near-duplicate checks."""
+    query = (
+        select(Draft.image_path)
+        .join(Publication, Publication.draft_id == Draft.id)
+        .where(Draft.modality == Modality.IMAGE, Draft.image_path.is_not(None))
+        .order_by(Publication.id.desc())
+        .limit(limit)
+    )
+    return list(dict.fromkeys(path for path in session.scalars(query) if path))
+
+
+def rated_image_publications(
+    model_version: str, *, session: Session, limit: int = 2000
+) -> list[tuple[int, int, dict[str, Any]]]:
+    """(publication id, draft id, draft params) of rated image drafts of one model, most recent first."""
+    rated = select(Rating.publication_id).distinct()
+    query = (
+        select(Publication.id, Draft.id, Draft.params)
+        .join(Draft, Publication.draft_id == Draft.id)
+        .where(Draft.modality == Modality.IMAGE, Draft.model_version == model_version, Publication.id.in_(rated))
+        .order_by(Publication.id.desc())
+        .limit(limit)
+    )
+    return [(pid, did, params or {}) for pid, did, params in session.execute(query)]
 
 
 def publication_for(draft_id: int, channel: str, *, session: Session) -> Publication | None:

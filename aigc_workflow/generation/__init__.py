@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 # modality -> "module:Class"; imported only when asked for, so heavy back-ends cost nothing until used.
 GENERATORS: dict[str, str] = {
     "text": "aigc_workflow.generation.text:TextGenerator",
+    "image": "aigc_workflow.generation.image:ImageGenerator",
 }
 
 

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from aigc_workflow.generation.base import GeneratedDraft, GenerationRequest, Generator
 from aigc_workflow.generation.prompts import render_prompt
+# Re-exported: the sampler is part of this module's public API; it lives apart so it imports nothing of the engine.
+from aigc_workflow.generation.sampling import GREEDY, SAMPLER, gumbel_noise, make_seeded_sampler, seeded_pick  # noqa: F401
 from aigc_workflow.models.specs import RegisteredModel, ResolvedTextModel, resolve_text_model
 
 if TYPE_CHECKING:
@@ -18,58 +20,6 @@ if TYPE_CHECKING:
     from aigc_workflow.settings import Settings
 
 log = logging.getLogger(__name__)
-
-SAMPLER = "per-row-seeded-gumbel-top-p/v1"
-GREEDY = "greedy"
-
-
-def make_seeded_sampler(seeds: Sequence[int], temperature: float, top_p: float) -> Any:
-    """A LogitsProcessor that picks each row's next token with noise from that row's own seeded generator.
-
-    Why not `do_sample=True`: transformers samples the whole batch with one global RNG, so a draft would
-    depend on which other requests share its batch and in which order. Here every row owns a CPU
-    torch.Generator seeded from its request and draws a fixed amount of noise per step (one Exp(1) value
-    per vocabulary entry, indexed by token id), so its stream never depends on batch-mates. The pick is
-    the Gumbel-max trick, argmax(logits / T + Gumbel), an exact sample from softmax(logits / T) restricted
-    to the top-p set; the chosen token is kept at 0 and every other logit set to -inf, so
-    `generate(do_sample=False)`'s argmax takes it. Gumbel-max rather than an inverse-CDF lookup because
-    batching and padding change the logits in the last bits: an inverse CDF over thousands of small
-    probabilities flips on such noise, while Gumbel-max flips only when the top two perturbed scores tie
-    (measured on an H200, random SmolLM2-shaped weights, fp32, T=0.2: inverse CDF kept 8/16 drafts identical
-    alone vs batched, Gumbel-max 16/16). CPU generators keep the noise the same on every device. Limit:
-    bf16 on CUDA is not bitwise deterministic even for the same batch, so there drafts are only mostly
-    batch-independent; the stored-draft cache key, not regeneration, is what guarantees reuse.
-    """
-    import torch
-    from transformers import LogitsProcessor
-
-    class SeededGumbelTopPSampler(LogitsProcessor):
-        def __init__(self) -> None:
-            self.generators = [torch.Generator(device="cpu").manual_seed(int(seed)) for seed in seeds]
-
-        def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-            logits = scores.float() / temperature
-            rows, vocab = logits.shape
-            exponentials = torch.empty((rows, vocab), dtype=torch.float32)
-            for row, generator in enumerate(self.generators):
-                exponentials[row].exponential_(generator=generator)
-            # -log(Exp(1)) is Gumbel(0, 1); the clamp guards against an exact 0 draw.
-            gumbel = -exponentials.clamp_min_(torch.finfo(torch.float32).tiny).log_().to(logits.device)
-            perturbed = logits + gumbel
-            if top_p < 1.0:
-                probs = torch.softmax(logits, dim=-1)
-                sorted_probs, sorted_ids = torch.sort(probs, dim=-1, descending=True, stable=True)
-                # Keep the smallest head whose mass reaches top_p; the most likely token is always kept.
-                keep_sorted = (sorted_probs.cumsum(dim=-1) - sorted_probs) < top_p
-                keep_sorted[:, 0] = True
-                keep = torch.zeros_like(keep_sorted).scatter_(1, sorted_ids, keep_sorted)
-                perturbed = perturbed.masked_fill(~keep, float("-inf"))
-            chosen = perturbed.argmax(dim=-1, keepdim=True)
-            out = torch.full_like(scores, float("-inf"))
-            out.scatter_(1, chosen, 0.0)
-            return out
-
-    return SeededGumbelTopPSampler()
 
 
 class TextGenerator(Generator):
@@ -190,11 +140,20 @@ class TextGenerator(Generator):
         order = sorted(range(len(prompts)), key=lambda i: lengths[i])
         results: list[list[int]] = [[] for _ in prompts]
         size = self.generation.batch_size
-        for start in range(0, len(order), size):
+        start = 0
+        while start < len(order):
             chunk = order[start : start + size]
-            outputs = self._generate_chunk([prompts[i] for i in chunk], [seeds[i] for i in chunk])
+            try:
+                outputs = self._generate_chunk([prompts[i] for i in chunk], [seeds[i] for i in chunk])
+            except Exception as error:
+                if len(chunk) == 1 or not _is_out_of_memory(error):
+                    raise
+                # Drafts do not depend on their batch-mates, so a smaller chunk gives the same drafts.
+                size = _shrink_after_oom(len(chunk))
+                continue
             for index, ids in zip(chunk, outputs, strict=True):
                 results[index] = ids
+            start += len(chunk)
         return results
 
     def _generate_chunk(self, prompts: list[str], seeds: list[int]) -> list[list[int]]:
@@ -224,6 +183,25 @@ class TextGenerator(Generator):
         new_tokens = output[:, batch["input_ids"].shape[1] :].tolist()
         stop = set(eos if isinstance(eos, list) else [eos]) | {tokenizer.pad_token_id}
         return [_until_stop(row, stop) for row in new_tokens]
+
+
+def _is_out_of_memory(error: BaseException) -> bool:
+    import torch
+
+    candidates = (getattr(torch, "OutOfMemoryError", None), getattr(torch.cuda, "OutOfMemoryError", None))
+    kinds = tuple(kind for kind in candidates if kind is not None)
+    return bool(kinds) and isinstance(error, kinds)
+
+
+def _shrink_after_oom(size: int) -> int:
+    """Free the cached blocks the failed chunk left behind and halve the chunk (README "Faults")."""
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    smaller = max(1, size // 2)
+    log.warning("out of GPU memory generating %d drafts at once; retrying %d at a time", size, smaller)
+    return smaller
 
 
 def _until_stop(ids: list[int], stop: set[int]) -> list[int]:

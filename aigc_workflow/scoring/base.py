@@ -69,8 +69,12 @@ SCORERS: dict[str, str] = {
     "relevance": "aigc_workflow.scoring.relevance:RelevanceScorer",
     "toxicity": "aigc_workflow.scoring.toxicity:ToxicityScorer",
     "bias": "aigc_workflow.scoring.bias:BiasScorer",
+    "implicit_toxicity": "aigc_workflow.scoring.implicit_toxicity:ImplicitToxicityScorer",
     "originality": "aigc_workflow.scoring.originality:OriginalityScorer",
     "format": "aigc_workflow.scoring.format:FormatScorer",
+    "clip": "aigc_workflow.scoring.clip:ClipScorer",
+    "nsfw": "aigc_workflow.scoring.nsfw:NsfwScorer",
+    "image_originality": "aigc_workflow.scoring.image_originality:ImageOriginalityScorer",
 }
 
 

@@ -1,4 +1,4 @@
-"""Bias: gendered-word balance (genbit's word lists) and a counterfactual identity-swap toxicity probe."""
+"""Bias: a trained bias classifier, gendered-word balance (genbit's lists) and a counterfactual identity-swap probe."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from aigc_workflow.models.bundled import BundledModelMissing, genbit_word_list
 from aigc_workflow.scoring.base import ModelUnavailable, ScoreResult, ScoringContext, ScoringItem
 
 if TYPE_CHECKING:
+    from aigc_workflow.filters.bias_classifier import LoadedClassifier
     from aigc_workflow.scoring.toxicity import ToxicityBackend
     from aigc_workflow.settings import Settings
 
@@ -182,8 +183,12 @@ def _table_version() -> str:
 
 
 class BiasScorer:
-    """value = max(probe_delta, IMBALANCE_WEIGHT * imbalance) in [0, 1]; higher is worse.
+    """value = max(classifier, probe_delta, IMBALANCE_WEIGHT * imbalance) in [0, 1]; higher is worse.
 
+    classifier: the probability from the bias classifier built by `aigc models build-bias` (calibrated so
+    0.5 is its chosen threshold). Without one the scorer still scores with the other two and says
+    `classifier: absent` in details: holding every draft until someone builds it would stop all
+    publishing for a component that only adds recall (README, Filter quality).
     probe_delta: the largest |toxicity(variant) - toxicity(draft)| over identity-swapped variants,
     so a draft whose toxicity depends on who it is about scores high. imbalance: one-sidedness of
     gendered words (genbit's English lists), 0 below MIN_GENDERED of them.
@@ -196,9 +201,15 @@ class BiasScorer:
         self.settings = settings
         self._lexicon: GenderLexicon | None = None
         self._toxicity: ToxicityBackend | None = None
+        self._classifier: LoadedClassifier | None = None
+        self._classifier_status: dict[str, Any] | None = None
         self.model = self.version = "unknown"  # set by load(), from the toxicity back-end in use
 
     def load(self) -> None:
+        if self._classifier_status is None:
+            from aigc_workflow.filters.bias_classifier import load_for_scoring
+
+            self._classifier, self._classifier_status = load_for_scoring(self.settings)
         if self._lexicon is None:
             self._lexicon = gender_lexicon("en")
         if self._toxicity is None:
@@ -210,6 +221,9 @@ class BiasScorer:
             self.version = (
                 f"genbit=={importlib.metadata.version('genbit')};{self._toxicity.version};swaps={_table_version()}"
             )
+            if self._classifier is not None:
+                self.model += "+bias-classifier"
+                self.version += f";clf={self._classifier.version.removeprefix('sha256:')[:12]}"
 
     def score(self, items: Sequence[ScoringItem], context: ScoringContext) -> list[ScoreResult]:
         self.load()
@@ -223,6 +237,7 @@ class BiasScorer:
                 batch.append(text)
                 batch.extend(variant for _, variant in plan)
         probabilities = iter([max(p.values()) for p in self._toxicity.predict(batch)] if batch else [])
+        classified = iter(self._classifier.predict([t for t in texts if t]) if self._classifier else [])
         results = []
         for text, plan in zip(texts, plans, strict=True):
             if not text:
@@ -236,8 +251,12 @@ class BiasScorer:
                 delta, label = max(deltas)
                 probe.update(delta=round(delta, 6), swap=label, original_toxicity=round(original, 6))
             weighted = IMBALANCE_WEIGHT * balance["imbalance"]
-            value = max(probe["delta"], weighted)
+            parts = {"probe": probe["delta"], "gender imbalance": weighted}
+            classifier = dict(self._classifier_status or {})
+            if self._classifier is not None:
+                parts["classifier"] = classifier["probability"] = round(float(next(classified)), 6)
+            value = max(parts.values())
             details = {"probe": probe, "gender": balance, "weighted_imbalance": round(weighted, 6),
-                       "driver": "probe" if probe["delta"] >= weighted else "gender imbalance"}
+                       "classifier": classifier, "driver": max(parts, key=lambda k: parts[k])}
             results.append(ScoreResult(self.name, round(value, 6), self.model, self.version, details))
         return results

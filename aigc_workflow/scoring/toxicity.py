@@ -108,12 +108,14 @@ def _torch_load(path: Path) -> dict[str, Any]:
     import torch
 
     try:
+        # Tensors and plain data only: a full unpickle would run whatever code the file names.
         return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        # detoxify itself loads with weights_only=False; the operator configured this file, so it is trusted,
-        # but say so in the log because unpickling runs code.
-        log.warning("checkpoint %s holds more than tensors and plain data; unpickling it in full", path)
-        return torch.load(path, map_location="cpu", weights_only=False)
+    except pickle.UnpicklingError as error:
+        raise ModelUnavailable(
+            f"checkpoint {path} holds pickled objects beyond tensors and plain data, which the engine will not "
+            f"unpickle (that runs code from the file); re-save it as {{'config': dict, 'state_dict': tensors}} "
+            f"({str(error).splitlines()[0]})"
+        ) from error
 
 
 def _load_detoxify(variant: str, checkpoint: Path | None, device: str) -> ToxicityBackend:
@@ -141,7 +143,9 @@ def _load_detoxify(variant: str, checkpoint: Path | None, device: str) -> Toxici
             renames = {"toxic": "toxicity", "identity_hate": "identity_attack", "severe_toxic": "severe_toxicity"}
             labels = tuple(renames.get(c, c) for c in loaded["config"]["dataset"]["args"]["classes"])
         else:
-            # No local config: detoxify's own loader, which works offline only with a warm HF cache.
+            # No local config: detoxify's own loader, which works offline only with a warm HF cache. It unpickles
+            # in full (weights_only=False); the restricted load first proves the file holds nothing that runs.
+            _torch_load(ckpt_file)
             loaded_model = detoxify.Detoxify(variant, checkpoint=str(ckpt_file), device="cpu")
             model, tokenizer, labels = loaded_model.model, loaded_model.tokenizer, tuple(loaded_model.class_names)
             base = getattr(model.config, "_name_or_path", "") or DETOXIFY_BASES.get(variant, "?")

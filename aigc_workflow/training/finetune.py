@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aigc_workflow.crashpoints import pause_for_crash_test
 from aigc_workflow.models.specs import RegisteredModel, ResolvedTextModel, resolve_text_model
 from aigc_workflow.settings import FinetuneSettings, Settings
 from aigc_workflow.training.dataset import Example, PreferencePair
@@ -151,6 +152,7 @@ def train_adapter(
         elif undesirable and config.preference_steps:
             metrics["kto"] = _train_kto(model, tokenizer, desirable, undesirable, config, cuda, scratch)
         metrics["max_lora_weight_change"] = _changed(before, model)
+        pause_for_crash_test("train")
         _save_atomically(model, tokenizer, output_dir)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -1,0 +1,98 @@
+"""`aigc filters evaluate|calibrate` and `aigc models build-bias`: filter quality on held-out labelled data."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from aigc_workflow.cli.common import JsonOption, db_session, fail, print_json, settings
+
+app = typer.Typer(help="Filter quality: measure every text scorer on held-out labelled data; suggest thresholds.",
+                  no_args_is_help=True)
+
+LimitOption = typer.Option(None, "--limit", min=20, help="Use at most N held-out texts per source (a quick check).")
+
+
+def _names(scorers: str | None) -> list[str] | None:
+    return [n.strip() for n in scorers.split(",") if n.strip()] if scorers else None
+
+
+@app.command()
+def evaluate(
+    scorers: str = typer.Option(None, "--scorers", help="Comma-separated scorers (default: text_scorers)."),
+    limit: int = LimitOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """ROC AUC, precision and recall at the gate bound, and identity false alarms per group, for each text scorer."""
+    from aigc_workflow.filters.datasets import BundledModelMissing
+    from aigc_workflow.filters.evaluate import evaluate_scorers
+
+    try:
+        report = evaluate_scorers(settings(), _names(scorers), limit=None if limit is None else limit * 2)
+    except BundledModelMissing as error:
+        fail(str(error))
+    if json_out:
+        print_json(report)
+        return
+    typer.echo(f"held-out texts: {report['data']['test_texts']}  sets: {report['data']['sets']}")
+    for name, entry in report["scorers"].items():
+        if not entry["applicable"] or "error" in entry:
+            typer.echo(f"{name:<18} {entry.get('error') or entry.get('reason')}")
+            continue
+        typer.echo(f"{name:<18} bound max {entry['threshold']:g}  ({entry['model']})")
+        for set_name in ("biased_comments", "implicit_harm"):
+            m = entry[set_name]
+            typer.echo(f"  {set_name:<16} AUC {m['roc_auc']}  precision {m['precision']}  recall {m['recall']}  n={m['n']}")
+        far = entry["identity_false_alarm"]
+        worst = sorted(far["per_group"].items(), key=lambda kv: -kv[1]["false_alarm_rate"])[:5]
+        typer.echo(f"  identity false alarms {far['overall']:.1%}; worst groups: "
+                   + ", ".join(f"{g} {v['false_alarm_rate']:.0%}" for g, v in worst))
+        typer.echo(f"  benign slang flagged {entry['benign_slang_flagged']:.0%}")
+
+
+@app.command()
+def calibrate(
+    target_precision: float = typer.Option(..., "--target-precision", min=0.01, max=1.0, help="e.g. 0.9"),
+    scorers: str = typer.Option(None, "--scorers", help="Comma-separated scorers (default: text_scorers)."),
+    limit: int = LimitOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Suggest `max` bounds for aigc.toml: the lowest reaching the target precision on held-out data."""
+    from aigc_workflow.filters.evaluate import calibrate as run, calibration_toml
+
+    result = run(settings(), target_precision, _names(scorers), limit=None if limit is None else limit * 2)
+    if json_out:
+        print_json(result)
+        return
+    for name, entry in result["scorers"].items():
+        typer.echo(f"# {name}: {json.dumps(entry)}")
+    typer.echo(calibration_toml(result))
+
+
+def build_bias(
+    limit: int = typer.Option(None, "--limit", min=20, help="Train on at most N examples per source (quick)."),
+    head: str = typer.Option("logistic", "--head", help="logistic (default, measured best) or mlp."),
+    no_promote: bool = typer.Option(False, "--no-promote", help="Register as a candidate only."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Train the bias classifier on the packaged labelled data, save it under AIGC_HOME and register it."""
+    from aigc_workflow.filters.build import build_bias_classifier
+
+    config = settings()
+    with db_session() as session:
+        result = build_bias_classifier(config, session=session, limit=limit, head=head, promote=not no_promote)
+    if json_out:
+        print_json(result)
+        return
+    held = result["held_out"]
+    typer.echo(f"built {result['name']} (id {result.get('id')}, {result.get('status')}) at {result['path']}")
+    for set_name in ("biased_comments", "implicit_harm"):
+        m = held[set_name]
+        typer.echo(f"  {set_name:<16} AUC {m['roc_auc']}  precision {m['precision']}  recall {m['recall']}")
+    typer.echo(f"  identity false alarms {held['identity_false_alarm']['overall']:.1%}")
+
+
+def register_models_commands(models_app: typer.Typer) -> None:
+    """Adds `build-bias` to the `aigc models` app (that app belongs to cli/models.py)."""
+    models_app.command("build-bias")(build_bias)

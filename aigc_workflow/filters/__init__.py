@@ -1,0 +1,1 @@
+"""Filter quality: labelled data, the trained bias classifier, evaluation and calibration."""

@@ -1,0 +1,70 @@
+"""Implicit toxicity: the mean of the bias classifier and the classic toxicity model, chosen by measurement."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from aigc_workflow.scoring.base import ModelUnavailable, ScoreResult, ScoringContext, ScoringItem
+
+if TYPE_CHECKING:
+    from aigc_workflow.filters.bias_classifier import LoadedClassifier
+    from aigc_workflow.scoring.toxicity import ToxicityBackend
+    from aigc_workflow.settings import Settings
+
+
+class ImplicitToxicityScorer:
+    """value = (bias classifier + toxicity model) / 2 in [0, 1]; higher is worse.
+
+    Measured on held-out data (README, Filter quality): the classifier alone has the best recall but
+    flags most benign slang ("This hot sauce is sick"); the classic model alone misses most attacks
+    without swear words; their mean keeps the AUC of the classifier with the highest precision.
+    Needs a built classifier: without one it is unavailable, so the gate holds (it is opt-in).
+    """
+
+    name = "implicit_toxicity"
+    modality = "text"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._classifier: LoadedClassifier | None = None
+        self._toxicity: ToxicityBackend | None = None
+
+    def load(self) -> None:
+        if self._classifier is None:
+            from aigc_workflow.filters.bias_classifier import load_for_scoring
+
+            classifier, status = load_for_scoring(self.settings)
+            if classifier is None:
+                raise ModelUnavailable(f"no bias classifier: {status['source']}")
+            self._classifier = classifier
+        if self._toxicity is None:
+            from aigc_workflow.scoring.toxicity import backend_for
+
+            self._toxicity = backend_for(self.settings)  # the same cached model as the toxicity scorer
+
+    @property
+    def model(self) -> str:
+        return f"bias-classifier+{self._toxicity.model if self._toxicity else '?'}"
+
+    @property
+    def version(self) -> str:
+        classifier = self._classifier.version.removeprefix("sha256:")[:12] if self._classifier else "?"
+        return f"clf={classifier};{self._toxicity.version if self._toxicity else '?'}"
+
+    def score(self, items: Sequence[ScoringItem], context: ScoringContext) -> list[ScoreResult]:
+        self.load()
+        assert self._classifier is not None and self._toxicity is not None
+        texts = [(item.text or "").strip() for item in items]
+        todo = [t for t in texts if t]
+        classified = iter(self._classifier.predict(todo))
+        toxic = iter([max(p.values()) for p in self._toxicity.predict(todo)] if todo else [])
+        results = []
+        for text in texts:
+            if not text:
+                results.append(ScoreResult(self.name, 0.0, self.model, self.version, {"empty_text": True}))
+                continue
+            clf, tox = float(next(classified)), float(next(toxic))
+            details = {"classifier": round(clf, 6), "toxicity": round(tox, 6)}
+            results.append(ScoreResult(self.name, round((clf + tox) / 2, 6), self.model, self.version, details))
+        return results

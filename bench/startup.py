@@ -1,0 +1,135 @@
+"""Start-up: `aigc run` to the first stored draft, with the temporary Prefect server's own start shown apart."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from _common import ROOT, footer, header, table
+
+BRIEF = "- ref: startup\n  topic: Why cities need trees\n  candidates: 1\n"
+AIGC = str(Path(sys.executable).with_name("aigc"))
+
+
+def first_draft_run(home: Path, env: dict[str, str]) -> dict[str, float | None]:
+    """Run `aigc run` on one brief; seconds to the first draft row in SQLite and to the process exit."""
+    briefs = home.parent / f"{home.name}.yaml"
+    briefs.write_text(BRIEF)
+    db = home / "aigc.db"
+    env = {**env, "AIGC_HOME": str(home)}
+    started = time.perf_counter()
+    proc = subprocess.Popen([AIGC, "run", "--briefs", str(briefs), "--candidates", "1"], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    marks: dict[str, float | None] = {"server up": None}
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            # Prefect logs this once its temporary server answers; absent when PREFECT_API_URL names one.
+            if marks["server up"] is None and "Starting temporary server" in line:
+                marks["server starting"] = time.perf_counter() - started
+            if marks["server up"] is None and ("Beginning flow run" in line or "Created flow run" in line):
+                marks["server up"] = time.perf_counter() - started
+            marks.setdefault("log", 0.0)
+            log_lines.append(line)
+
+    log_lines: list[str] = []
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    first = None
+    while proc.poll() is None:
+        if first is None and db.exists():
+            try:
+                with sqlite3.connect(db, timeout=0.5) as conn:
+                    if conn.execute("select count(*) from drafts").fetchone()[0]:
+                        first = time.perf_counter() - started
+            except sqlite3.Error:
+                pass
+        time.sleep(0.05)
+    reader.join(timeout=5)
+    if proc.returncode != 0:
+        print("".join(log_lines[-30:]))
+        raise SystemExit(f"aigc run failed with {proc.returncode}")
+    return {"first draft s": first, "exit s": time.perf_counter() - started,
+            "flow run begins s": marks.get("server up")}
+
+
+def timed_command(code: str, env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--new-tokens", type=int, default=16, help="kept short: this measures start-up, not drafting")
+    args = parser.parse_args()
+    header("start-up: `aigc run` to first draft (1 brief, 1 candidate, embedded defaults)",
+           ["prefect", "torch", "transformers", "sentence-transformers"])
+    env = {**os.environ, "AIGC_GENERATION__MAX_NEW_TOKENS": str(args.new_tokens), "HF_HUB_OFFLINE": "1",
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env.pop("PREFECT_API_URL", None)
+    parts = [
+        {"phase": "python + `aigc --help` (CLI imports)",
+         "s": timed_command("import sys; sys.argv=['aigc','--help'];\nfrom aigc_workflow.cli.main import app\n"
+                            "try: app()\nexcept SystemExit: pass", env)},
+        {"phase": "import flows.content_batch (prefect)", "s": timed_command("import flows.content_batch", env)},
+        {"phase": "temporary Prefect server start alone",
+         "s": timed_command("from prefect.server.api.server import SubprocessASGIServer as S\n"
+                            "s=S(); s.start(timeout=180); s.stop()", env)},
+        {"phase": "import transformers + load bundled generator (cache warm)",
+         "s": timed_command("from aigc_workflow.settings import Settings\n"
+                            "from aigc_workflow.generation.text import TextGenerator\n"
+                            "TextGenerator(Settings(device='cpu')).load()", env)},
+    ]
+    table(parts, ["phase", "s"])
+    with tempfile.TemporaryDirectory() as scratch:
+        # The first run of a home pays the schema migration and, if needed, the GGUF conversion: warm both.
+        first_draft_run(Path(scratch) / "warm", env)
+        runs = [{"server": "temporary (default)", **first_draft_run(Path(scratch) / "temp", env)}]
+        server = _start_server(Path(scratch), env)
+        if server is not None:
+            proc, url = server
+            try:
+                runs.append({"server": "running `prefect server start` (PREFECT_API_URL)",
+                             **first_draft_run(Path(scratch) / "reuse", {**env, "PREFECT_API_URL": url})})
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+    table(runs, ["server", "first draft s", "exit s", "flow run begins s"])
+    footer()
+
+
+def _start_server(scratch: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str] | None:
+    import socket
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server_env = {**env, "PREFECT_HOME": str(scratch / "prefect-home")}
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("prefect")), "server", "start", "--host",
+                             "127.0.0.1", "--port", str(port)], env=server_env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/api"
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2):
+                return proc, url
+        except OSError:
+            time.sleep(0.5)
+    proc.terminate()
+    print("note: `prefect server start` did not answer within 180 s; the reuse row is skipped")
+    return None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Where flows run their tasks (threads or Ray) and the GPU slot a run holds while its models are loaded."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from prefect import get_run_logger
+
+from aigc_workflow import workers
+from aigc_workflow.settings import Settings
+
+
+def make_task_runner(settings: Settings) -> Any:
+    """The task runner named in settings: a thread pool here, or Ray (a local cluster or settings.ray_address)."""
+    if settings.task_runner == "ray":
+        from prefect_ray import RayTaskRunner
+
+        # Ray workers are separate processes: they must see the same engine settings as this one.
+        env = {k: v for k, v in os.environ.items() if k.startswith(("AIGC_", "HF_", "TRANSFORMERS_", "PREFECT_"))}
+        init_kwargs: dict[str, Any] = {"runtime_env": {"env_vars": env}}
+        if settings.ray_address is None:
+            init_kwargs.update(num_cpus=os.cpu_count() or 1, include_dashboard=False)
+        return RayTaskRunner(address=settings.ray_address, init_kwargs=init_kwargs)
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    return ThreadPoolTaskRunner(max_workers=settings.task_workers)
+
+
+@contextmanager
+def task_resources(settings: Settings) -> Iterator[None]:
+    """Ask Ray for GPUs for the tasks submitted inside, when configured; elsewhere a no-op."""
+    if settings.task_runner == "ray" and settings.ray_gpus_per_task:
+        from prefect_ray.context import remote_options
+
+        with remote_options(num_gpus=settings.ray_gpus_per_task):
+            yield
+        return
+    yield
+
+
+def uses_gpu(settings: Settings) -> bool:
+    if settings.device == "cpu":
+        return False
+    import torch
+
+    return settings.device == "cuda" or torch.cuda.is_available()
+
+
+@contextmanager
+def gpu_phase(settings: Settings) -> Iterator[None]:
+    """Hold the global GPU slot while this run's models are on the GPU, then unload them and let go.
+
+    Two runs then never load models onto one GPU at once; a run waiting for review holds no slot.
+    Create the limit with `aigc serve` (it makes it if missing) or `prefect gcl create aigc-gpu --limit 1`.
+    """
+    if not settings.gpu_concurrency_limit or not uses_gpu(settings):
+        yield
+        return
+    from prefect.concurrency.sync import concurrency
+
+    logger = get_run_logger()
+    logger.info("waiting for GPU slot %r", settings.gpu_concurrency_limit)
+    with concurrency(settings.gpu_concurrency_limit, occupy=1, strict=False):
+        try:
+            yield
+        finally:
+            workers.clear()
+            import torch
+
+            torch.cuda.empty_cache()

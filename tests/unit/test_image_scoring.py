@@ -1,0 +1,91 @@
+"""Pure parts of the image scorers: the CLIPScore formula, the perceptual hash, the NSFW value, the gallery."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from aigc_workflow.briefs import BriefSpec
+from aigc_workflow.scoring.base import ScoringContext, ScoringItem
+from aigc_workflow.scoring.clip import clip_score, cosines
+from aigc_workflow.scoring.image_originality import ImageOriginalityScorer, hamming, phash
+from aigc_workflow.scoring.nsfw import nsfw_value
+from aigc_workflow.settings import Settings
+
+
+def test_clip_score_is_two_and_a_half_times_the_clipped_cosine() -> None:
+    images = np.array([[1.0, 0.0], [3.0, 4.0], [1.0, 0.0], [0.0, 2.0]])
+    texts = np.array([[2.0, 0.0], [4.0, 3.0], [-1.0, 0.0], [1.0, 1.0]])
+    np.testing.assert_allclose(cosines(images, texts), [1.0, 0.96, -1.0, 2**-0.5])
+    # Scale does not matter, negative cosines clip to 0 (Hessel et al. 2021, w = 2.5).
+    np.testing.assert_allclose(clip_score(images, texts), [2.5, 2.4, 0.0, 2.5 * 2**-0.5])
+
+
+def picture(seed: int, size: int = 64) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    image = Image.new("RGB", (size, size), tuple(int(v) for v in rng.integers(0, 255, 3)))
+    draw = ImageDraw.Draw(image)
+    for _ in range(6):
+        x0, y0 = (int(v) for v in rng.integers(0, size - 16, 2))
+        draw.ellipse((x0, y0, x0 + 16, y0 + 24), fill=tuple(int(v) for v in rng.integers(0, 255, 3)))
+    return image
+
+
+def test_phash_matches_imagehash_and_survives_recompression_and_resizing() -> None:
+    imagehash = pytest.importorskip("imagehash")
+    for seed in range(5):
+        image = picture(seed)
+        assert phash(image) == int(str(imagehash.phash(image)), 16)
+    image = picture(0)
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=60)
+    assert hamming(phash(image), phash(Image.open(buffer))) <= 2
+    assert hamming(phash(image), phash(image.resize((160, 160)))) <= 2
+    assert hamming(phash(image), phash(picture(1))) >= 14
+
+
+def test_image_originality_flags_duplicates_in_the_batch_and_of_published_images(tmp_path: Path) -> None:
+    paths = []
+    for name, seed in (("a", 0), ("b", 1), ("a_copy", 0), ("published", 2), ("c", 2)):
+        path = tmp_path / f"{name}.png"
+        picture(seed).save(path)
+        paths.append(str(path))
+    a, b, a_copy, published, c = paths
+    brief = BriefSpec(ref="x", topic="x", modality="image")
+    items = [ScoringItem(brief, None, path, i) for i, path in enumerate([a, b, a_copy, c])]
+    scorer = ImageOriginalityScorer(Settings(home=tmp_path, database_url="sqlite://"))
+    results = scorer.score(items, ScoringContext(published_image_paths=(published, str(tmp_path / "gone.png"))))
+    values = [r.value for r in results]
+    assert values[0] == values[2] == 0.0  # a and its copy: each the other's duplicate
+    assert results[0].details["closest"] == {"source": "batch", "index": 2, "hamming": 0}
+    assert values[1] > 0.2
+    assert values[3] == 0.0 and results[3].details["closest"]["source"] == "published"
+    assert results[3].details["missing_published_files"] == 1
+    alone = scorer.score(items[1:2], ScoringContext())[0]
+    assert alone.value == 1.0 and alone.details["compared_with"] == 0
+
+
+def test_nsfw_value_counts_only_explicit_labels() -> None:
+    assert nsfw_value([]) == 0.0
+    assert nsfw_value([{"class": "FACE_FEMALE", "score": 0.9}, {"class": "FEET_EXPOSED", "score": 0.8}]) == 0.0
+    detections = [{"class": "FEMALE_BREAST_EXPOSED", "score": 0.41}, {"class": "BUTTOCKS_EXPOSED", "score": 0.7}]
+    assert nsfw_value(detections) == 0.7
+
+
+def test_gallery_embeds_thumbnails_of_image_drafts_only(tmp_path: Path) -> None:
+    from aigc_workflow.images import gallery_markdown
+
+    path = tmp_path / "a.png"
+    picture(0).save(path)
+    rows = [
+        {"id": 1, "brief_ref": "face", "image_path": str(path), "verdict": "held", "scores": {"nsfw": 0.0}},
+        {"id": 2, "brief_ref": "trees", "image_path": None, "verdict": "approved", "scores": {"format": 1.0}},
+    ]
+    markdown = gallery_markdown(7, rows)
+    assert markdown.count("data:image/png;base64,") == 1 and "| 1 | face | **held** | 0.000 |" in markdown
+    assert "trees" not in markdown
+    assert "1 more image(s)" in gallery_markdown(7, [rows[0], {**rows[0], "id": 3}], limit=1)
