@@ -3,6 +3,7 @@
 # No `from __future__ import annotations`: FastAPI reads handler annotations at runtime, and the token
 # dependency is a closure variable that string annotations could not resolve.
 import secrets
+import time
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -10,6 +11,7 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Respon
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from aigc_workflow import __version__, feedback
@@ -18,6 +20,7 @@ from aigc_workflow.db.session import session_scope
 from aigc_workflow.settings import Settings
 
 MAX_PAGE = 500
+SQLITE_BUSY_RETRIES = 8
 
 
 class ApiTokenMissing(RuntimeError):
@@ -165,6 +168,21 @@ def create_app(settings: Settings) -> FastAPI:
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
 
+    def _store_rating(publication_id: int, rating_in: feedback.RatingIn) -> tuple[Any, bool, dict[str, Any]]:
+        for attempt in range(SQLITE_BUSY_RETRIES + 1):
+            try:
+                with session_scope(url) as session:
+                    rating, created = feedback.submit_rating(publication_id, rating_in, session=session)
+                    return rating, created, feedback.rating_json(rating)
+            except OperationalError as error:
+                # SQLite in WAL mode answers "database is locked" at once, without waiting, when a transaction
+                # that read first tries to write after another writer committed. The transaction was rolled
+                # back whole, so running it again is safe, and the Idempotency-Key still stores it once.
+                if "database is locked" not in str(error) or attempt == SQLITE_BUSY_RETRIES:
+                    raise
+                time.sleep(0.01 * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
     app = FastAPI(
         title="aigc-workflow",
         version=__version__,
@@ -262,9 +280,7 @@ def create_app(settings: Settings) -> FastAPI:
             except ValidationError as error:
                 raise HTTPException(422, f"Idempotency-Key: {error.errors()[0]['msg']}") from error
         try:
-            with session_scope(url) as session:
-                rating, created = feedback.submit_rating(publication_id, rating_in, session=session)
-                body = feedback.rating_json(rating)
+            rating, created, body = _store_rating(publication_id, rating_in)
         except feedback.UnknownPublication as error:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
         except feedback.IdempotencyConflict as error:

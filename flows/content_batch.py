@@ -253,9 +253,14 @@ def _run(batch_id: int, brief_ids: list[int], config: ContentBatchConfig) -> dic
                        for chunk in _chunks(planned, settings.generation.batch_size * 2)]
             futures += [generate_images.submit(batch_id, chunk, config, feedback)
                         for chunk in _chunks(planned_images, settings.image.batch_size * 2)]
+        reported = 0.0
         for future in futures:
             draft_ids += future.result()
-            update_progress_artifact(progress, progress=100.0 * len(draft_ids) / total)
+            done = 100.0 * len(draft_ids) / total
+            # Every update is an API round trip (~30 ms): steps of 10 points move the bar just as well.
+            if done - reported >= 10.0 or len(draft_ids) == total:
+                update_progress_artifact(progress, progress=done)
+                reported = done
         if not draft_ids:
             update_progress_artifact(progress, progress=100.0)
         score(draft_ids)

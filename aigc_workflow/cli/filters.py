@@ -43,7 +43,8 @@ def evaluate(
         typer.echo(f"{name:<18} bound max {entry['threshold']:g}  ({entry['model']})")
         for set_name in ("biased_comments", "implicit_harm"):
             m = entry[set_name]
-            typer.echo(f"  {set_name:<16} AUC {m['roc_auc']}  precision {m['precision']}  recall {m['recall']}  n={m['n']}")
+            typer.echo(f"  {set_name:<16} AUC {m['roc_auc']}  precision {m['precision']}  "
+                       f"recall {m['recall']}  n={m['n']}")
         far = entry["identity_false_alarm"]
         worst = sorted(far["per_group"].items(), key=lambda kv: -kv[1]["false_alarm_rate"])[:5]
         typer.echo(f"  identity false alarms {far['overall']:.1%}; worst groups: "

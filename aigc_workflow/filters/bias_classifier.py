@@ -1,4 +1,4 @@
-"""The bias classifier: sentence embeddings into a small logistic/MLP head, trained, saved (safetensors+JSON), loaded."""
+"""The bias classifier: a small logistic/MLP head on sentence embeddings; train, save (safetensors+JSON), load."""
 
 from __future__ import annotations
 

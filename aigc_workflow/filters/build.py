@@ -19,7 +19,9 @@ log = logging.getLogger(__name__)
 KIND = "bias"
 
 
-def classifier_metrics(model: BiasClassifier, data: FilterData, vectors: np.ndarray, threshold: float) -> dict[str, Any]:
+def classifier_metrics(
+    model: BiasClassifier, data: FilterData, vectors: np.ndarray, threshold: float
+) -> dict[str, Any]:
     """Held-out quality of the classifier alone: biased comments, implicit harm, identity false alarms."""
     from aigc_workflow.filters.metrics import false_alarm_rates, summarise
 

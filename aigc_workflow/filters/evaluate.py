@@ -9,7 +9,9 @@ if TYPE_CHECKING:
     from aigc_workflow.settings import Settings
 
 # Scorers whose value says "harmful" (higher is worse) and the held-out set each is calibrated on.
-LABELLED: dict[str, str] = {"toxicity": "implicit_harm", "bias": "biased_comments", "implicit_toxicity": "implicit_harm"}
+LABELLED: dict[str, str] = {
+    "toxicity": "implicit_harm", "bias": "biased_comments", "implicit_toxicity": "implicit_harm",
+}
 NOT_APPLICABLE = "no labelled data for this scorer is available offline"
 
 
@@ -76,7 +78,7 @@ def evaluate_scorers(
 def calibrate(
     settings: Settings, target_precision: float, names: list[str] | None = None, *, limit: int | None = None
 ) -> dict[str, Any]:
-    """Per labelled scorer: the lowest `max` bound reaching `target_precision` on its held-out set, and what it costs."""
+    """Per labelled scorer: the lowest `max` bound reaching `target_precision` on its held-out set, and its cost."""
     from aigc_workflow.filters.datasets import load_filter_data
     from aigc_workflow.filters.metrics import at_threshold, false_alarm_rates, threshold_for_precision
 
@@ -112,4 +114,19 @@ def calibration_toml(result: dict[str, Any]) -> str:
     for name, entry in result["scorers"].items():
         if entry.get("suggested") is not None:
             lines.append(f"{name} = {{ max = {entry['suggested']:.4f} }}")
+    return "\n".join(lines)
+
+
+def report_markdown(report: dict[str, Any]) -> str:
+    """The evaluation as a markdown table: for a Prefect artifact after each fine-tune or build."""
+    lines = ["| scorer | bound | biased comments AUC / P / R | implicit harm AUC / P / R "
+             "| identity false alarms | slang |", "|---|---|---|---|---|---|"]
+    for name, entry in report["scorers"].items():
+        if not entry.get("applicable") or "error" in entry:
+            lines.append(f"| {name} | | {entry.get('error') or entry.get('reason')} | | | |")
+            continue
+        cells = [" / ".join(str(entry[s][k]) for k in ("roc_auc", "precision", "recall"))
+                 for s in ("biased_comments", "implicit_harm")]
+        lines.append(f"| {name} | {entry['threshold']:g} | {cells[0]} | {cells[1]} | "
+                     f"{entry['identity_false_alarm']['overall']:.1%} | {entry['benign_slang_flagged']:.0%} |")
     return "\n".join(lines)

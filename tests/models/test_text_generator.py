@@ -128,3 +128,39 @@ def test_registered_version_loads_base_plus_lora_adapter(generator, model_settin
     assert not hasattr(tuned._model, "peft_config")  # merged into plain weights for inference
     draft = tuned.generate([GenerationRequest(TEA, 0, 5)])[0]
     assert draft.model_version == tuned.model_version and isinstance(draft.text, str)
+
+
+def test_sampler_noise_is_a_function_of_seed_step_and_token_only():
+    import numpy as np
+    import torch
+
+    from aigc_workflow.generation.text import gumbel_noise, seeded_pick
+
+    ids = np.array([[5, 9, 1000], [5, 9, 1000]])
+    a = gumbel_noise(np.array([7, 8], dtype=np.uint64), 3, ids)
+    b = gumbel_noise(np.array([8, 7], dtype=np.uint64), 3, ids)
+    assert np.array_equal(a[0], b[1]) and not np.array_equal(a[0], a[1])  # per row, not per position
+    assert not np.array_equal(a, gumbel_noise(np.array([7, 8], dtype=np.uint64), 4, ids))  # per step
+    # Rows picked alone, together, in any order: the same token for the same seed. Flat logits make the
+    # nucleus overflow the first candidates, so the exact wide-nucleus path is exercised too.
+    torch.manual_seed(0)
+    logits = torch.cat([torch.randn(3, 500) * 6, torch.zeros(1, 500), torch.randn(1, 500) * 0.01])
+    seeds = np.array([11, 12, 13, 14, 15], dtype=np.uint64)
+    together = seeded_pick(logits, seeds, 0, 0.8, 0.95)
+    alone = [seeded_pick(logits[i : i + 1], seeds[i : i + 1], 0, 0.8, 0.95)[0] for i in range(5)]
+    reversed_ = seeded_pick(logits.flip(0), seeds[::-1].copy(), 0, 0.8, 0.95)[::-1]
+    assert together == alone == reversed_
+
+
+def test_sampler_draws_from_the_top_p_distribution():
+    import numpy as np
+    import torch
+
+    from aigc_workflow.generation.text import seeded_pick
+
+    probs = torch.tensor([[0.5, 0.3, 0.15, 0.04, 0.01]])
+    counts = np.bincount([seeded_pick(probs.log(), np.array([s], dtype=np.uint64), 0, 1.0, 0.9)[0]
+                          for s in range(6000)], minlength=5)
+    # top_p=0.9 keeps {0, 1, 2} (mass 0.95); renormalised: 0.526, 0.316, 0.158.
+    assert counts[3] == counts[4] == 0
+    assert np.allclose(counts[:3] / 6000, [0.5 / 0.95, 0.3 / 0.95, 0.15 / 0.95], atol=0.025)

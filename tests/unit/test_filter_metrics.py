@@ -83,3 +83,16 @@ def test_summarise_shape() -> None:
     summary = summarise([0.2, 0.8], [0, 1], 0.5)
     assert summary == {"n": 2, "positives": 1, "roc_auc": 1.0, "threshold": 0.5, "precision": 1.0, "recall": 1.0,
                        "flagged_rate": 0.5}
+
+
+def test_report_markdown_lists_every_scorer() -> None:
+    from aigc_workflow.filters.evaluate import NOT_APPLICABLE, report_markdown
+
+    metrics = {"roc_auc": 0.9, "precision": 0.8, "recall": 0.7}
+    report = {"scorers": {
+        "relevance": {"applicable": False, "reason": NOT_APPLICABLE},
+        "bias": {"applicable": True, "threshold": 0.5, "biased_comments": metrics, "implicit_harm": metrics,
+                 "identity_false_alarm": {"overall": 0.034}, "benign_slang_flagged": 0.9},
+    }}
+    text = report_markdown(report)
+    assert "| bias | 0.5 | 0.9 / 0.8 / 0.7 |" in text and "3.4%" in text and NOT_APPLICABLE in text
