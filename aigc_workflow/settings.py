@@ -82,6 +82,9 @@ class FinetuneSettings(BaseModel):
     margin_pass_rate: float = Field(0.0, ge=0, description="The candidate may trail the promoted model by this much.")
     margin_relevance: float = Field(0.02, ge=0)
     margin_toxicity: float = Field(0.02, ge=0)
+    filters_report_limit: int = Field(
+        200, ge=0, description="Labelled examples per source in the filter-quality report after a run; 0 skips it."
+    )
 
 
 class ScheduleSettings(BaseModel):

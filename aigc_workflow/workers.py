@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -9,6 +10,7 @@ from aigc_workflow.generation.base import Generator
 from aigc_workflow.scoring.base import Scorer, create_scorer
 from aigc_workflow.settings import Settings
 
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _cache: dict[tuple[str, ...], Any] = {}
 
@@ -49,6 +51,39 @@ def get_scorers(names: list[str], settings: Settings) -> list[Scorer]:
                 _cache[key] = create_scorer(name, settings)
             scorers.append(_cache[key])
     return scorers
+
+
+def warm_up_text_in_background(settings: Settings, explicit_spec: str | None = None) -> threading.Thread:
+    """Load the batch's text generator and text scorers in a daemon thread, in this process.
+
+    `aigc run` calls this before importing Prefect and starting its temporary server, so the model loads
+    (importing torch and transformers is most of it) overlap with that start instead of following it.
+    The flow's tasks then find the models in this cache (the lock makes them wait if loading is still
+    under way). A failure here is only logged: the task that needs the model meets it again and
+    reports it the usual way.
+    """
+
+    def load() -> None:
+        from aigc_workflow import batch
+
+        try:
+            choice = batch.text_model_choice(settings, explicit_spec)
+            get_generator("text", settings, spec=choice.spec, registered=choice.registered)
+        except Exception:  # noqa: BLE001 - the flow reports it; this is only a head start
+            log.debug("warm-up of the text generator failed; the flow will meet it again", exc_info=True)
+        try:
+            scorers = get_scorers(settings.text_scorers, settings)
+        except Exception:  # noqa: BLE001 - an unknown scorer name is the flow's to report
+            return
+        for scorer in scorers:
+            try:
+                scorer.load()
+            except Exception:  # noqa: BLE001 - a scorer without its model holds drafts in the flow
+                log.debug("warm-up of scorer %s failed", getattr(scorer, "name", scorer), exc_info=True)
+
+    thread = threading.Thread(target=load, name="aigc-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def clear() -> None:

@@ -51,7 +51,7 @@ def plain_python(refs: list[str], candidates: int, seed: int) -> dict:
     planned = batch.plan(settings, brief_ids, batch_seed=seed, candidates=candidates,
                          model_version=generator.model_version, params=generator.params)
     draft_ids: list[int] = []
-    size = settings.generation.batch_size * 2
+    size = max(settings.generation.batch_size * 2, -(-len(planned) // 10))  # the flow's chunking
     for start in range(0, len(planned), size):
         draft_ids += batch.generate_and_store(settings, generator, batch_id, planned[start:start + size])
     batch.score_drafts(settings, draft_ids, workers.get_scorers(settings.text_scorers, settings))
@@ -77,6 +77,7 @@ def main() -> None:
     os.environ["AIGC_TEXT_MODEL"] = f"fake:echo?delay={args.delay}"
     os.environ["AIGC_TEXT_SCORERS"] = '["format"]'
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no network here: no telemetry attempts
     briefs = make_briefs(args.briefs)
     refs = [b.ref for b in briefs]
     from prefect.testing.utilities import prefect_test_harness
@@ -87,6 +88,11 @@ def main() -> None:
         from flows.content_batch import ContentBatchConfig, content_batch
 
         root = Path(scratch)
+        # Warm-up of both paths on 2 briefs: first-run imports and client set-up are not per batch.
+        fresh_home(root, "warm-plain", briefs[:2])
+        plain_python(refs[:2], 1, seed=1)
+        fresh_home(root, "warm-flow", briefs[:2])
+        content_batch(ContentBatchConfig(brief_refs=refs[:2], candidates=1, seed=1))
         plain_times, flow_times = [], []
         for round_ in range(args.rounds):
             fresh_home(root, f"plain-{round_}", briefs)

@@ -48,6 +48,19 @@ def conclude(config: FinetuneConfig, run_id: int, version_id: int, comparison: C
     return stages.conclude(_settings(config), run_id, version_id, comparison)
 
 
+@task
+def report_filter_quality(config: FinetuneConfig, run_id: int) -> None:
+    """The filters' measured quality on held-out labelled data, next to the model it gates."""
+    from aigc_workflow.filters.evaluate import evaluate_scorers, report_markdown
+
+    settings = _settings(config)
+    if not settings.finetune.filters_report_limit:
+        return
+    report = evaluate_scorers(settings, limit=settings.finetune.filters_report_limit)
+    create_markdown_artifact(key=f"finetune-{run_id}-filter-quality", markdown=report_markdown(report),
+                             description="Filter quality (AUC, precision, recall, identity false alarms).")
+
+
 def _settings(config: FinetuneConfig):  # type: ignore[no-untyped-def]
     settings = get_settings()
     overrides = config.model_dump(exclude_none=True)
@@ -72,6 +85,7 @@ def finetune(config: FinetuneConfig = FinetuneConfig()) -> dict[str, Any]:  # no
         version_id = train(config, run_id, data)
         comparison = evaluate(config, version_id, data)
         status = conclude(config, run_id, version_id, comparison)
+        report_filter_quality(config, run_id)
     except BaseException as error:
         stages.finish_run(get_settings(), run_id, RunStatus.FAILED, message=f"{type(error).__name__}: {error}")
         raise

@@ -28,6 +28,11 @@ def run(
         fail(str(error))
     with database_errors(), db_session() as session:
         upsert_briefs(specs, session=session)
+    if settings().task_runner == "threads" and any(spec.modality == "text" for spec in specs):
+        # Tasks run in this process: load the text models while Prefect imports and starts its server.
+        from aigc_workflow.workers import warm_up_text_in_background
+
+        warm_up_text_in_background(settings(), model)
 
     from flows.content_batch import ContentBatchConfig, content_batch
 

@@ -17,6 +17,25 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 @pytest.fixture
+def flow_artifacts():  # type: ignore[no-untyped-def]
+    """Read a flow run's artifacts from the test server, by key."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    def read(flow_run_id) -> dict[str, object]:  # type: ignore[no-untyped-def]
+        async def fetch() -> list:
+            async with get_client() as client:
+                flt = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+                return await client.read_artifacts(artifact_filter=flt)
+
+        return {a.key: a for a in asyncio.run(fetch())}
+
+    return read
+
+
+@pytest.fixture
 def engine_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str) -> Path:
     """Point the engine (which reads its settings from the environment, as a deployment would) at a fresh home."""
     from aigc_workflow import workers

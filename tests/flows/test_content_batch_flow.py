@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -32,18 +31,6 @@ def count(db_url: str, model: type) -> int:
         return session.scalar(select(func.count()).select_from(model))
 
 
-def read_artifacts(flow_run_id: str) -> dict[str, object]:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
-
-    async def read() -> list:
-        async with get_client() as client:
-            flt = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
-            return await client.read_artifacts(artifact_filter=flt)
-
-    return {a.key: a for a in asyncio.run(read())}
-
-
 @pytest.fixture
 def fake_env(engine_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("AIGC_TEXT_MODEL", "fake:echo")
@@ -51,7 +38,7 @@ def fake_env(engine_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return engine_env
 
 
-def test_batch_stores_scores_gates_publishes_and_reports(fake_env: Path, db_url: str) -> None:
+def test_batch_stores_scores_gates_publishes_and_reports(fake_env: Path, db_url: str, flow_artifacts) -> None:
     import_briefs(db_url)
     state = content_batch(ContentBatchConfig(candidates=2, seed=3), return_state=True)
     summary = state.result()
@@ -81,7 +68,7 @@ def test_batch_stores_scores_gates_publishes_and_reports(fake_env: Path, db_url:
         assert lineage["scores"]["format"]["value"] == 1.0
         assert lineage["verdict"]["decision"] == "approved"
 
-    artifacts = read_artifacts(str(state.state_details.flow_run_id))
+    artifacts = flow_artifacts(state.state_details.flow_run_id)
     batch_id = summary["batch_id"]
     assert {f"batch-{batch_id}-drafts", f"batch-{batch_id}-summary", f"batch-{batch_id}-generation"} <= set(artifacts)
     table = artifacts[f"batch-{batch_id}-drafts"].data

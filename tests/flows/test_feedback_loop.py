@@ -45,6 +45,7 @@ def loop_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_url: str, m
         "AIGC_FINETUNE__EVAL_BRIEFS": "2",
         "AIGC_FINETUNE__EVAL_MAX_NEW_TOKENS": "16",
         "AIGC_FINETUNE__LEARNING_RATE": "0.01",
+        "AIGC_FINETUNE__FILTERS_REPORT_LIMIT": "20",
     }.items():
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
@@ -62,7 +63,8 @@ def cli(*args: str) -> str:
     return result.stdout
 
 
-def test_feedback_flows_back_into_the_generator(loop_env: Path, sqlite_url: str, tmp_path: Path) -> None:
+def test_feedback_flows_back_into_the_generator(loop_env: Path, sqlite_url: str, tmp_path: Path,
+                                                flow_artifacts) -> None:  # type: ignore[no-untyped-def]
     assert finetune(FinetuneConfig())["status"] == "skipped"  # no feedback yet: nothing changes
     assert json.loads(cli("models", "list", "--json")) == []
 
@@ -75,8 +77,13 @@ def test_feedback_flows_back_into_the_generator(loop_env: Path, sqlite_url: str,
     ratings_file.write_text(json.dumps(ratings))
     cli("ratings", "import", str(ratings_file))
 
-    result = finetune(FinetuneConfig())
+    state = finetune(FinetuneConfig(), return_state=True)
+    result = state.result()
     assert result["status"] in ("promoted", "candidate"), result
+    artifacts = flow_artifacts(state.state_details.flow_run_id)
+    assert f"finetune-evaluation-{result['version_id']}" in artifacts
+    quality = artifacts[f"finetune-{result['run_id']}-filter-quality"].data
+    assert "toxicity" in quality and "AUC" in quality
     version = json.loads(cli("models", "show", str(result["version_id"]), "--json"))
     training = version["metrics"]["training"]
     assert training["sft"]["steps"] == 2 and training["kto"]["steps"] == 1

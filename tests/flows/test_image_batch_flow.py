@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -23,18 +22,6 @@ BRIEFS = [
 ]
 
 
-def read_artifacts(flow_run_id: str) -> dict[str, object]:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
-
-    async def read() -> list:
-        async with get_client() as client:
-            flt = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
-            return await client.read_artifacts(artifact_filter=flt)
-
-    return {a.key: a for a in asyncio.run(read())}
-
-
 @pytest.fixture
 def mixed_env(engine_env: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> Path:
     monkeypatch.setenv("AIGC_TEXT_MODEL", "fake:echo")
@@ -44,7 +31,7 @@ def mixed_env(engine_env: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) ->
     return engine_env
 
 
-def test_mixed_batch_generates_scores_and_publishes_images_with_lineage(mixed_env: Path, db_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_mixed_batch_generates_scores_and_publishes_images_with_lineage(mixed_env: Path, db_url: str, monkeypatch, flow_artifacts) -> None:  # type: ignore[no-untyped-def]
     # CLIP weights cannot be downloaded here: leave CLIP out so the images can pass and be published.
     monkeypatch.setenv("AIGC_IMAGE_SCORERS", '["nsfw", "image_originality"]')
     state = content_batch(ContentBatchConfig(candidates=2, seed=5), return_state=True)
@@ -80,7 +67,7 @@ def test_mixed_batch_generates_scores_and_publishes_images_with_lineage(mixed_en
     assert lineage["seed"] == image.seed and lineage["params"]["latent"] == image.params["latent"]
     assert lineage["published_image"] == f"draft-{image.id}.png"
 
-    artifacts = read_artifacts(str(state.state_details.flow_run_id))
+    artifacts = flow_artifacts(state.state_details.flow_run_id)
     gallery = artifacts[f"batch-{summary['batch_id']}-images"].data
     assert gallery.count("data:image/png;base64,") == 2
 

@@ -69,7 +69,9 @@ def drafts_by_ref(db_url: str) -> dict[str, Any]:
         return {d.brief.ref: d for d in drafts}
 
 
-def test_human_mode_pauses_with_a_form_and_publishes_exactly_what_the_reviewer_chose(review_env, db_url) -> None:  # type: ignore[no-untyped-def]
+def test_human_mode_pauses_with_a_form_and_publishes_exactly_what_the_reviewer_chose(  # type: ignore[no-untyped-def]
+    review_env, db_url, flow_artifacts
+) -> None:
     from prefect.flow_runs import resume_flow_run
 
     thread, out = run_in_thread(ContentBatchConfig(candidates=1, review_mode="human"))
@@ -97,6 +99,10 @@ def test_human_mode_pauses_with_a_form_and_publishes_exactly_what_the_reviewer_c
     review = drafts["banned"].reviews[0]
     assert (review.reviewer, str(review.decision), str(review.gate_decision)) == ("dana", "approve", "rejected")
     assert out["summary"]["published"] == 1
+    overrides = flow_artifacts(run.id)[f"batch-{out['summary']['batch_id']}-review"].data
+    assert "1 approved although the gate did not, 1 rejected although the gate approved" in overrides
+    assert "| dana | 1 | 1 |" in overrides
+    assert "| format | 1 | 1 | 1 |" in overrides  # format flagged one draft, a person approved it anyway
 
 
 def test_held_only_mode_publishes_approved_at_once_and_review_timeout_publishes_nothing_more(
