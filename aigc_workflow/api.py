@@ -5,6 +5,7 @@
 import secrets
 import time
 from datetime import datetime
+from pathlib import PurePath
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Response, status
@@ -104,7 +105,8 @@ def _publication_json(publication: Publication, summary: dict[str, Any]) -> dict
         "draft_id": publication.draft_id,
         "brief_ref": draft.brief.ref,
         "channel": publication.channel,
-        "location": publication.location,
+        # Relative to the published folder: the server's own paths are nobody's business on an open GET.
+        "location": f"{publication.channel}/{PurePath(publication.location).name}",
         "text": publication.text,
         "published_at": publication.published_at,
         "model_version": draft.model_version,

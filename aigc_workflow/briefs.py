@@ -6,7 +6,6 @@ import csv
 import hashlib
 import io
 import json
-import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path

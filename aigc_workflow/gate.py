@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -35,9 +36,12 @@ def decide(
             holds.append(f"{name}: not scored")
         elif result.error is not None or result.value is None:
             holds.append(f"{name}: {result.error or 'no value'}")
+        elif not math.isfinite(result.value):
+            # NaN passes every comparison as "not crossed": it must hold, never approve.
+            holds.append(f"{name}: not a number ({result.value})")
     for name, bound in thresholds.items():
         result = scores.get(name)
-        if result is None or result.value is None:
+        if result is None or result.value is None or not math.isfinite(result.value):
             continue
         if bound.min is not None and result.value < bound.min:
             rejections.append(f"{name} {result.value:.3f} is below the minimum {bound.min:g}")

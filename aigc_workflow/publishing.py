@@ -54,6 +54,8 @@ def _copy_atomically(source: Path, target: Path) -> None:
     os.close(fd)
     try:
         shutil.copyfile(source, tmp)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())  # durable before the rename, like the text files
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -78,7 +80,10 @@ def lineage(draft: Draft, review: Review | None, text: str | None) -> dict[str, 
                        "error": s.error, "details": s.details}
             for s in draft.scores
         },
-        "verdict": {"decision": str(verdict.decision), "reasons": verdict.reasons} if verdict else None,
+        "verdict": (
+            {"decision": str(verdict.decision), "reasons": verdict.reasons, "thresholds": verdict.thresholds}
+            if verdict else None
+        ),
         "review": (
             {"id": review.id, "reviewer": review.reviewer, "decision": str(review.decision),
              "edited": review.edited_text is not None, "note": review.note}
@@ -105,7 +110,7 @@ def publish(
     # Named by draft id, never by brief text: ids are safe file names, team refs may not be.
     stem = f"draft-{draft.id}"
     markdown = folder / f"{stem}.md"
-    record = lineage(draft, review, text)
+    record = {"channel": channel, **lineage(draft, review, text)}
     if draft.modality == Modality.IMAGE and draft.image_path:
         # The PNG travels into the channel folder and the link is relative: the folder stands on its own.
         image = folder / f"{stem}{Path(draft.image_path).suffix or '.png'}"

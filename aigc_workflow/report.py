@@ -38,6 +38,11 @@ def draft_json(draft: Draft) -> dict[str, Any]:
         "verdict": str(verdict.decision) if verdict else None,
         "reasons": list(verdict.reasons) if verdict else [],
         "publications": [{"id": p.id, "channel": p.channel, "location": p.location} for p in draft.publications],
+        "reviews": [
+            {"id": r.id, "reviewer": r.reviewer, "decision": str(r.decision), "gate_decision": str(r.gate_decision),
+             "edited_text": r.edited_text, "note": r.note, "created_at": r.created_at.isoformat()}
+            for r in draft.reviews
+        ],
         "created_at": draft.created_at.isoformat(),
     }
 

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -145,7 +145,10 @@ class Settings(BaseSettings):
     gpu_concurrency_limit: str | None = Field(
         "aigc-gpu", description="Prefect global concurrency limit held while a run has models on the GPU."
     )
-    gate: dict[str, Bound] = Field(default_factory=default_gate)
+    gate: dict[str, Bound] = Field(
+        default_factory=default_gate,
+        description="Bounds per scorer, laid over the defaults: naming one scorer keeps the others' bounds.",
+    )
     channel_gates: dict[str, dict[str, Bound]] = Field(
         default_factory=dict, description="Per-channel overrides of `gate`, merged scorer by scorer."
     )
@@ -154,6 +157,23 @@ class Settings(BaseSettings):
     review_mode: ReviewMode = "auto"
     review_timeout_s: int = Field(3600, ge=1)
     api_token: SecretStr | None = None
+
+    @field_validator("gate", mode="after")
+    @classmethod
+    def _gate_over_defaults(cls, value: dict[str, Bound]) -> dict[str, Bound]:
+        # A partial table must not silently drop the other bounds: that would let drafts through unchecked.
+        return {**default_gate(), **value}
+
+    @field_validator("gate", "channel_gates", mode="after")
+    @classmethod
+    def _known_scorers(cls, value: dict) -> dict:  # type: ignore[type-arg]
+        from aigc_workflow.scoring.base import SCORERS
+
+        tables = value.values() if value and isinstance(next(iter(value.values())), dict) else [value]
+        unknown = sorted({name for table in tables for name in table} - set(SCORERS))
+        if unknown:
+            raise ValueError(f"unknown scorer(s) {', '.join(unknown)}; known: {', '.join(sorted(SCORERS))}")
+        return value
 
     @classmethod
     def settings_customise_sources(

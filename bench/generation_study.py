@@ -18,7 +18,7 @@ def main() -> None:
     header(f"generation levers (bundled SmolLM2-135M, batch {args.batch}, {args.new_tokens} new tokens, greedy)",
            ["torch", "transformers"])
     import torch
-    from transformers import CompileConfig, GenerationConfig
+    from transformers import GenerationConfig
 
     from aigc_workflow.generation.base import GenerationRequest
     from aigc_workflow.generation.text import TextGenerator

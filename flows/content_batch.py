@@ -12,7 +12,7 @@ from prefect.artifacts import (
     create_table_artifact,
     update_progress_artifact,
 )
-from prefect.exceptions import FlowPauseTimeout
+from prefect.exceptions import FlowPauseTimeout, Pause
 from prefect.flow_runs import pause_flow_run, suspend_flow_run
 from prefect.input import RunInput
 from prefect.runtime import deployment, flow_run
@@ -189,7 +189,7 @@ def wait_for_review(batch_id: int, items: list[review.ReviewItem]) -> dict[str, 
 
 
 @task(cache_policy=NO_CACHE)
-def report_batch(batch_id: int, draft_ids: list[int], reviewed: bool) -> dict[str, Any]:
+def report_batch(batch_id: int, draft_ids: list[int], review_mode: str) -> dict[str, Any]:
     settings = get_settings()
     rows = report.batch_rows(settings, draft_ids)
     summary = report.summarize(rows)
@@ -206,7 +206,9 @@ def report_batch(batch_id: int, draft_ids: list[int], reviewed: bool) -> dict[st
         key=f"batch-{batch_id}-summary", markdown=report.markdown(batch_id, summary),
         description=f"Summary of content batch {batch_id}.",
     )
-    status = BatchStatus.SUCCEEDED if reviewed else BatchStatus.AWAITING_REVIEW
+    # Whatever happened on the way (a timeout, a terminal review meanwhile), the status says what still waits.
+    waiting = review_mode != "auto" and review.pending_items(settings, draft_ids, review_mode)
+    status = BatchStatus.AWAITING_REVIEW if waiting else BatchStatus.SUCCEEDED
     batch.finish_batch(settings, batch_id, status, summary)
     return {"batch_id": batch_id, **summary}
 
@@ -227,6 +229,10 @@ def content_batch(config: ContentBatchConfig = ContentBatchConfig()) -> dict[str
     batch_id, brief_ids = start_batch(config)
     try:
         return _run(batch_id, brief_ids, config)
+    except Pause:
+        # Suspended for review under a deployment: the run comes back when a person answers.
+        batch.finish_batch(settings, batch_id, BatchStatus.AWAITING_REVIEW, {})
+        raise
     except BaseException:
         # Leave an honest record: a re-run reuses every stored draft and publishes nothing twice.
         batch.finish_batch(settings, batch_id, BatchStatus.FAILED, {})
@@ -271,14 +277,14 @@ def _run(batch_id: int, brief_ids: list[int], config: ContentBatchConfig) -> dic
     review_mode = config.review_mode or settings.review_mode
     publish(draft_ids, review_mode)  # in held-only mode, what the gate approved goes out now
     if review_mode == "auto":
-        return report_batch(batch_id, draft_ids, reviewed=True)
+        return report_batch(batch_id, draft_ids, review_mode)
     items = pending_review(draft_ids, review_mode)
     if items:
         values = wait_for_review(batch_id, items)
         if values is None:
             logger.warning("review of batch %s timed out: nothing more published, drafts stay held", batch_id)
-            return report_batch(batch_id, draft_ids, reviewed=False)
+            return report_batch(batch_id, draft_ids, review_mode)
         record_reviews(items, values)
         publish(draft_ids, review_mode)
     report_overrides(batch_id, draft_ids)
-    return report_batch(batch_id, draft_ids, reviewed=True)
+    return report_batch(batch_id, draft_ids, review_mode)

@@ -13,6 +13,7 @@ from aigc_workflow.settings import get_settings
 from aigc_workflow.training import run as stages
 from aigc_workflow.training.dataset import FeedbackDataset, NotEnoughFeedback
 from aigc_workflow.training.evaluate import Comparison, comparison_markdown
+from flows.runtime import gpu_phase
 
 
 class FinetuneConfig(BaseModel):
@@ -82,8 +83,9 @@ def finetune(config: FinetuneConfig = FinetuneConfig()) -> dict[str, Any]:  # no
     logger.info("run %s: %d desirable, %d undesirable, %d pairs", run_id, len(data.desirable),
                 len(data.undesirable), len(data.pairs))
     try:
-        version_id = train(config, run_id, data)
-        comparison = evaluate(config, version_id, data)
+        with gpu_phase(get_settings()):
+            version_id = train(config, run_id, data)
+            comparison = evaluate(config, version_id, data)
         status = conclude(config, run_id, version_id, comparison)
         report_filter_quality(config, run_id)
     except BaseException as error:

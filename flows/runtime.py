@@ -19,7 +19,9 @@ def make_task_runner(settings: Settings) -> Any:
         from prefect_ray import RayTaskRunner
 
         # Ray workers are separate processes: they must see the same engine settings as this one.
-        env = {k: v for k, v in os.environ.items() if k.startswith(("AIGC_", "HF_", "TRANSFORMERS_", "PREFECT_"))}
+        # The API token is no business of a worker (and a remote cluster shows runtime_env in its dashboard).
+        env = {k: v for k, v in os.environ.items()
+               if k.startswith(("AIGC_", "HF_", "TRANSFORMERS_", "PREFECT_")) and k != "AIGC_API_TOKEN"}
         init_kwargs: dict[str, Any] = {"runtime_env": {"env_vars": env}}
         if settings.ray_address is None:
             init_kwargs.update(num_cpus=os.cpu_count() or 1, include_dashboard=False)

@@ -49,17 +49,27 @@ def review(
             typer.echo("scores: " + ", ".join(f"{k}={'error' if v is None else f'{v:.2f}'}"
                                               for k, v in sorted(item.scores.items())))
             typer.echo(f"gate: {item.verdict} ({'; '.join(item.reasons)})")
-            choice = typer.prompt("[a]pprove, [r]eject, [e]dit and approve, [s]kip", default=item.suggested[0])
-            choice = choice.strip().lower()[:1]
+            choice = ""
+            while choice not in {"a", "r", "e", "s"}:  # anything else asks again: a typo must never publish
+                choice = typer.prompt("[a]pprove, [r]eject, [e]dit and approve, [s]kip",
+                                      default=item.suggested[0]).strip().lower()[:1]
             if choice == "s":
                 continue
             edited = typer.prompt("edited text") if choice == "e" else None
             note = typer.prompt("note (optional)", default="", show_default=False) or None
             decisions.append(ReviewInput(item.draft_id, "reject" if choice == "r" else "approve", edited, note))
+        if scripted:
+            waiting_ids = {item.draft_id for item in waiting.items}
+            stray = sorted((approve_ids | reject_ids) - waiting_ids)
+            if stray and batch is not None:
+                fail(f"draft(s) {', '.join(map(str, stray))} are not waiting for review in batch {batch}")
         record_reviews(config, reviewer, decisions)
         published = stages.publish_approved(config, waiting.draft_ids, waiting.review_mode)
         remaining = len(waiting.items) - len(decisions)
         if remaining == 0:
-            stages.finish_batch(config, waiting.batch_id, BatchStatus.SUCCEEDED, waiting.summary)
+            from aigc_workflow.report import batch_rows, summarize
+
+            summary = summarize(batch_rows(config, waiting.draft_ids))
+            stages.finish_batch(config, waiting.batch_id, BatchStatus.SUCCEEDED, summary)
         typer.echo(f"batch {waiting.batch_id}: {len(decisions)} reviewed, {len(published)} published, "
                    f"{remaining} still waiting")

@@ -45,8 +45,16 @@ def run(
         fail(str(error))
     from flows.runtime import make_task_runner
 
-    with database_errors():
-        summary = content_batch.with_options(task_runner=make_task_runner(settings()))(config)
+    from aigc_workflow.batch import UnknownBriefs
+    from aigc_workflow.models.registry import RegistryError
+    from aigc_workflow.models.bundled import BundledModelMissing
+
+    try:
+        with database_errors():
+            summary = content_batch.with_options(task_runner=make_task_runner(settings()))(config)
+    except (ValueError, RegistryError, UnknownBriefs, BundledModelMissing) as error:
+        # A bad model spec or a missing model is the user's to fix: one line, not a traceback.
+        fail(f"{type(error).__name__}: {error}")
     if json_out:
         print_json(summary)
         return

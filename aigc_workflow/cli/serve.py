@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import typer
 
 from aigc_workflow.cli.common import db_session, fail, settings
@@ -13,7 +11,9 @@ def serve(
     limit: int = typer.Option(None, "--limit", min=1, help="Most flow runs executing at once in this process."),
 ) -> None:
     """Serve the daily content batch and the weekly fine-tune deployments (cron and zone from settings)."""
-    if not os.environ.get("PREFECT_API_URL"):
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
         fail("PREFECT_API_URL is not set: start a server with `prefect server start` and export "
              "PREFECT_API_URL=http://127.0.0.1:4200/api (schedules need a server that outlives this command)")
     with db_session():

@@ -16,8 +16,6 @@ from aigc_workflow.db.models import (
     Decision,
     Draft,
     Modality,
-    ModelStatus,
-    ModelVersion,
     Publication,
     Rating,
     Review,
@@ -126,6 +124,7 @@ def list_drafts(*, session: Session, batch_id: int | None = None, ids: Iterable[
             selectinload(Draft.brief),
             selectinload(Draft.scores),
             selectinload(Draft.verdict),
+            selectinload(Draft.reviews),
             selectinload(Draft.publications),
         )
     )
@@ -213,9 +212,3 @@ def publication_for(draft_id: int, channel: str, *, session: Session) -> Publica
 
 def latest_review(draft_id: int, *, session: Session) -> Review | None:
     return session.scalar(select(Review).where(Review.draft_id == draft_id).order_by(Review.id.desc()).limit(1))
-
-
-def promoted_model(kind: str, *, session: Session) -> ModelVersion | None:
-    return session.scalar(
-        select(ModelVersion).where(ModelVersion.kind == kind, ModelVersion.status == ModelStatus.PROMOTED)
-    )

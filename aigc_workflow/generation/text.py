@@ -15,7 +15,6 @@ from aigc_workflow.generation.sampling import GREEDY, SAMPLER, gumbel_noise, mak
 from aigc_workflow.models.specs import RegisteredModel, ResolvedTextModel, resolve_text_model
 
 if TYPE_CHECKING:
-    import torch
 
     from aigc_workflow.settings import Settings
 

@@ -87,8 +87,8 @@ def rollback(kind: str, *, session: Session) -> ModelVersion | None:
     current.status = ModelStatus.RETIRED
     session.flush()
     if previous is not None:
+        # promoted_at keeps its first value: a second rollback then goes one step further back, not forward.
         previous.status = ModelStatus.PROMOTED
-        previous.promoted_at = datetime.now(UTC)
         session.flush()
     return previous
 

@@ -129,13 +129,3 @@ def check_enough(data: FeedbackDataset, *, min_desirable: int, min_total: int, m
         )
     if problems:
         raise NotEnoughFeedback("not enough feedback: " + "; ".join(problems))
-
-
-def split_examples(examples: list[Example], holdout_share: float, seed: int) -> tuple[list[Example], list[Example]]:
-    """A deterministic split by draft, so one draft's examples never sit on both sides."""
-    import random
-
-    drafts = sorted({e.draft_id for e in examples})
-    random.Random(seed).shuffle(drafts)
-    held = set(drafts[: int(round(len(drafts) * holdout_share))])
-    return [e for e in examples if e.draft_id not in held], [e for e in examples if e.draft_id in held]

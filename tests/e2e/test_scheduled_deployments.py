@@ -119,6 +119,10 @@ def test_daily_deployment_runs_by_name_and_human_review_suspends(prefect_server,
         pending = [d for d in repo.list_drafts(session=session) if d.brief.ref == "cycling"]
     assert len(pending) == 1 and pending[0].publications == []
     draft_id = pending[0].id
+    with session_scope(db_url) as session:
+        from aigc_workflow.db.models import Batch
+
+        assert str(session.get(Batch, pending[0].batch_id).status) == "awaiting_review"
     api(prefect_server, "POST", f"/flow_runs/{third}/resume",
         json={"run_input": {"reviewer": "ops", f"draft_{draft_id}": "approve", f"edit_{draft_id}": "Ride on.",
                             f"note_{draft_id}": ""}})

@@ -10,7 +10,6 @@ import pytest
 from aigc_workflow.briefs import BriefSpec
 from aigc_workflow.db import repo
 from aigc_workflow.db.session import session_scope
-from aigc_workflow.settings import Settings
 
 pytestmark = pytest.mark.slow
 BRIEFS = [BriefSpec(ref="trees", topic="Why cities need trees"), BriefSpec(ref="sleep", topic="Better sleep")]

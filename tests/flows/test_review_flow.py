@@ -110,7 +110,7 @@ def test_held_only_mode_publishes_approved_at_once_and_review_timeout_publishes_
 ) -> None:
     monkeypatch.setenv("AIGC_TEXT_SCORERS", '["format", "toxicity"]')
     monkeypatch.setenv("AIGC_TOXICITY_BACKEND", "detoxify")  # no checkpoint: every draft is held
-    monkeypatch.setenv("AIGC_GATE", '{"toxicity": {"max": 0.5}}')  # drop the format bound: nothing rejects
+    monkeypatch.setenv("AIGC_GATE", '{"format": {}}')  # an empty bound: format informs, nothing rejects
     monkeypatch.setenv("AIGC_REVIEW_TIMEOUT_S", "2")
     summary = content_batch(ContentBatchConfig(candidates=1, review_mode="held-only"))
     assert summary["decisions"] == {"held": 2}

@@ -83,3 +83,19 @@ def test_a_savepoint_inside_a_transaction_is_undone_by_the_outer_rollback(db_url
         raise RuntimeError("caller fails after the savepoint")
     with session_scope(db_url) as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(ModelVersion)) == 0
+
+
+def test_rollback_walks_back_through_promotions_one_step_at_a_time(db_url: str) -> None:
+    from aigc_workflow.models import registry
+
+    with session_scope(db_url) as session:
+        for name in ("v1", "v2", "v3"):
+            registry.register(session=session, name=name, kind="text", base="bundled:x", path=None, parent_id=None)
+            registry.promote(name, session=session)
+    with session_scope(db_url) as session:
+        assert registry.rollback("text", session=session).name == "v2"
+    with session_scope(db_url) as session:
+        assert registry.rollback("text", session=session).name == "v1"
+    with session_scope(db_url) as session:
+        assert registry.rollback("text", session=session) is None  # back to the base model
+        assert registry.promoted("text", session=session) is None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -81,3 +80,18 @@ def test_bad_ids_are_a_clear_error(settings: Settings, env: dict[str, str]) -> N
     waiting_batch(settings, "human")
     result = CliRunner().invoke(app, ["review", "--approve", "one,two"], env=env)
     assert result.exit_code == 1 and "comma-separated integers" in result.output
+
+
+def test_an_unknown_answer_asks_again_instead_of_approving(settings: Settings, env: dict[str, str]) -> None:
+    ids = waiting_batch(settings, "human")
+    # "n" is not an answer: the prompt repeats, then "r" rejects; the other two are skipped.
+    result = CliRunner().invoke(app, ["review", "--reviewer", "sam"], env=env, input="n\nr\n\ns\ns\n")
+    assert result.exit_code == 0, result.output
+    assert "1 reviewed, 0 published, 2 still waiting" in result.output
+    assert publications(settings)[ids[0]] is None
+
+
+def test_scripted_ids_that_are_not_waiting_are_an_error(settings: Settings, env: dict[str, str]) -> None:
+    waiting_batch(settings, "human")
+    result = CliRunner().invoke(app, ["review", "--batch", "1", "--approve", "999"], env=env)
+    assert result.exit_code == 1 and "999 are not waiting for review in batch 1" in result.output

@@ -50,3 +50,10 @@ def test_a_failed_scorer_never_approves_even_without_a_bound() -> None:
 def test_informational_scorers_without_bounds_do_not_block() -> None:
     scores = {"relevance": ok("relevance", 0.9), "toxicity": ok("toxicity", 0.0), "extra": ok("extra", 99.0)}
     assert decide(scores, BOUNDS, REQUIRED).decision == "approved"
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_a_value_that_is_not_a_finite_number_holds(value: float) -> None:
+    verdict = decide({"relevance": ok("relevance", 0.9), "toxicity": ok("toxicity", value)}, BOUNDS, REQUIRED)
+    assert verdict.decision == "held"
+    assert any(reason.startswith("toxicity: not a number") for reason in verdict.reasons)

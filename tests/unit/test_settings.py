@@ -36,10 +36,11 @@ def test_toml_file_with_per_channel_gates(monkeypatch: pytest.MonkeyPatch, tmp_p
     monkeypatch.setenv("AIGC_CONFIG", str(config))
     settings = Settings(home=tmp_path)
     assert settings.candidates == 3
-    assert settings.gate == {"relevance": Bound(min=0.4)}
+    assert settings.gate["relevance"] == Bound(min=0.4)
     kids = settings.gate_for("kids")
     assert kids["toxicity"] == Bound(max=0.05) and kids["relevance"] == Bound(min=0.4)
-    assert settings.gate_for("other") == {"relevance": Bound(min=0.4)}
+    other = settings.gate_for("other")
+    assert other["relevance"] == Bound(min=0.4) and other["toxicity"] == Bound(max=0.5)
 
 
 def test_environment_beats_toml(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -60,3 +61,23 @@ def test_unknown_keys_and_bad_values_are_errors(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("AIGC_REVIEW_MODE", "sometimes")
     with pytest.raises(ValueError, match="review_mode"):
         Settings(home=tmp_path)
+
+
+def test_a_partial_gate_table_keeps_every_other_default_bound(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from aigc_workflow.settings import default_gate
+
+    config = tmp_path / "aigc.toml"
+    config.write_text("[gate]\ntoxicity = { max = 0.3 }\n")
+    monkeypatch.setenv("AIGC_CONFIG", str(config))
+    gate = Settings(home=tmp_path).gate
+    assert gate["toxicity"] == Bound(max=0.3)
+    assert {name: bound for name, bound in gate.items() if name != "toxicity"} == {
+        name: bound for name, bound in default_gate().items() if name != "toxicity"
+    }
+
+
+def test_gate_bounds_for_unknown_scorers_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown scorer.*toxicty"):
+        Settings(home=tmp_path, gate={"toxicty": Bound(max=0.1)})
+    with pytest.raises(ValueError, match="unknown scorer.*relevence"):
+        Settings(home=tmp_path, channel_gates={"kids": {"relevence": Bound(min=0.5)}})
