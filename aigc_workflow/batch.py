@@ -56,7 +56,8 @@ def start_batch(
     with session_scope(settings.db_url) as session:
         briefs = repo.list_briefs(session=session, refs=brief_refs)
         if pending_only:
-            briefs = [b for b in briefs if not repo.has_drafts(b.id, session=session)]
+            # Pending: fewer drafts than asked for, so a brief a crashed run left half-drafted comes back.
+            briefs = [b for b in briefs if repo.draft_count(b.id, session=session) < (b.candidates or candidates)]
         if brief_refs is not None:
             missing = sorted(set(brief_refs) - {b.ref for b in briefs})
             if missing:
@@ -160,7 +161,10 @@ def generate_and_store(
                 except IntegrityError:
                     continue  # a concurrent run stored the same key first; theirs is identical by construction
         known = stored_draft_ids(settings, [p.key for p in planned])
-    return [known[p.key] for p in planned]
+    ids = [known[p.key] for p in planned]
+    with session_scope(settings.db_url) as session:
+        repo.link_drafts(batch_id, ids, session=session)
+    return ids
 
 
 def _score_with_timeout(

@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from aigc_workflow.db.models import Batch, BatchStatus, Draft
+from aigc_workflow.db import repo
+from aigc_workflow.db.models import Batch, BatchStatus
 from aigc_workflow.db.session import session_scope
 from aigc_workflow.review import ReviewItem, pending_items
 from aigc_workflow.settings import Settings
@@ -30,7 +31,7 @@ def awaiting_batches(settings: Settings, batch_id: int | None = None) -> list[Wa
             Batch.status == BatchStatus.AWAITING_REVIEW
         )
         batches = [
-            (b.id, b.review_mode, list(session.scalars(select(Draft.id).where(Draft.batch_id == b.id))), b.summary)
+            (b.id, b.review_mode, repo.batch_draft_ids(b.id, session=session), b.summary)
             for b in session.scalars(query)
         ]
     waiting = []

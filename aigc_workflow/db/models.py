@@ -106,6 +106,15 @@ class Batch(Base):
     drafts: Mapped[list[Draft]] = relationship(back_populates="batch")
 
 
+class BatchDraft(Base):
+    """Which drafts a batch covers: the ones it generated and the stored ones it reused on a re-run."""
+
+    __tablename__ = "batch_drafts"
+
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"), primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
 class Draft(Base):
     __tablename__ = "drafts"
 

@@ -6,12 +6,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from aigc_workflow.briefs import BriefSpec
 from aigc_workflow.db.models import (
     Batch,
+    BatchDraft,
     Brief,
     Decision,
     Draft,
@@ -86,8 +87,20 @@ def create_batch(
     return batch
 
 
-def has_drafts(brief_id: int, *, session: Session) -> bool:
-    return session.scalar(select(Draft.id).where(Draft.brief_id == brief_id).limit(1)) is not None
+def link_drafts(batch_id: int, draft_ids: Iterable[int], *, session: Session) -> None:
+    """Record that a batch covers these drafts (generated now or reused from an earlier run)."""
+    linked = set(session.scalars(select(BatchDraft.draft_id).where(BatchDraft.batch_id == batch_id)))
+    session.add_all(BatchDraft(batch_id=batch_id, draft_id=d) for d in dict.fromkeys(draft_ids) if d not in linked)
+    session.flush()
+
+
+def batch_draft_ids(batch_id: int, *, session: Session) -> list[int]:
+    query = select(BatchDraft.draft_id).where(BatchDraft.batch_id == batch_id).order_by(BatchDraft.draft_id)
+    return list(session.scalars(query))
+
+
+def draft_count(brief_id: int, *, session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Draft).where(Draft.brief_id == brief_id)) or 0
 
 
 def batch_for_flow_run(flow_run_id: str, *, session: Session) -> Batch | None:
@@ -129,7 +142,7 @@ def list_drafts(*, session: Session, batch_id: int | None = None, ids: Iterable[
         )
     )
     if batch_id is not None:
-        query = query.where(Draft.batch_id == batch_id)
+        query = query.join(BatchDraft, BatchDraft.draft_id == Draft.id).where(BatchDraft.batch_id == batch_id)
     if ids is not None:
         query = query.where(Draft.id.in_(list(ids)))
     return list(session.scalars(query))

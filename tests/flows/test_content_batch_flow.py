@@ -86,6 +86,10 @@ def test_running_again_regenerates_nothing_and_publishes_nothing_twice(fake_env:
     assert count(db_url, Draft) == 4
     assert count(db_url, Publication) == 2
     assert count(db_url, Score) == 4 and count(db_url, Verdict) == 4
+    with session_scope(db_url) as session:
+        # The second batch covers the drafts it reused: `aigc drafts list --batch` shows them.
+        reused = repo.list_drafts(session=session, batch_id=second["batch_id"])
+        assert sorted(d.id for d in reused) == sorted(d.id for d in repo.list_drafts(session=session))
     # A new seed is new demand: new drafts, published beside the old ones.
     third = content_batch(ContentBatchConfig(candidates=2, seed=4))
     assert third["drafts"] == 4 and count(db_url, Draft) == 8 and count(db_url, Publication) == 4

@@ -12,7 +12,7 @@ from aigc_workflow.db.session import get_engine
 
 TABLES = {
     "briefs", "batches", "drafts", "scores", "verdicts", "reviews",
-    "publications", "ratings", "model_versions", "finetune_runs",
+    "publications", "ratings", "model_versions", "finetune_runs", "batch_drafts",
 }
 
 
