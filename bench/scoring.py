@@ -123,8 +123,9 @@ def _detoxify_reference(checkpoint: Path) -> Any:
 
     folder = checkpoint.parent
     reference = Detoxify.__new__(Detoxify)
-    reference.model = transformers.BertForSequenceClassification.from_pretrained(
-        folder, state_dict=torch.load(checkpoint, weights_only=False)["state_dict"])
+    reference.model = transformers.BertForSequenceClassification(transformers.BertConfig.from_pretrained(folder))
+    reference.model.load_state_dict(torch.load(checkpoint, weights_only=False)["state_dict"])
+    reference.model.eval()
     reference.tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
     reference.class_names = ["toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack"]
     reference.device = "cpu"

@@ -155,6 +155,15 @@ def _identity_pattern(terms: Sequence[str]) -> re.Pattern[str]:
 _GROUP_PATTERNS = {group: _identity_pattern(terms) for group, terms in IDENTITY_GROUPS.items()}
 
 
+def mask_identity_terms(text: str) -> tuple[str, int]:
+    """The text with identity descriptors (gay, Muslim, Black people's "Black", ...) removed, and how many."""
+    count = 0
+    for pattern in _GROUP_PATTERNS.values():
+        text, found = pattern.subn("", text)
+        count += found
+    return re.sub(r"[ \t]{2,}", " ", text).strip(), count
+
+
 def counterfactuals(text: str, limit: int = MAX_VARIANTS) -> list[tuple[str, str]]:
     """(description, variant) pairs: the gender swap, then each identity term replaced by each of its peers."""
     variants: list[tuple[str, str]] = []
@@ -236,7 +245,15 @@ class BiasScorer:
             if plan:
                 batch.append(text)
                 batch.extend(variant for _, variant in plan)
-        probabilities = iter([max(p.values()) for p in self._toxicity.predict(batch)] if batch else [])
+        # With the trained classifier built, the probe asks it rather than the classic toxicity model: the
+        # classic model itself scores identity words ("gay") as toxic, so swapping them measured its bias,
+        # not the draft's. The classifier was trained against exactly those identity false alarms.
+        if not batch:
+            probabilities = iter([])
+        elif self._classifier is not None:
+            probabilities = iter([float(p) for p in self._classifier.predict(batch)])
+        else:
+            probabilities = iter([max(p.values()) for p in self._toxicity.predict(batch)])
         classified = iter(self._classifier.predict([t for t in texts if t]) if self._classifier else [])
         results = []
         for text, plan in zip(texts, plans, strict=True):
@@ -244,7 +261,8 @@ class BiasScorer:
                 results.append(ScoreResult(self.name, 0.0, self.model, self.version, {"empty_text": True}))
                 continue
             balance = gender_balance(text, self._lexicon)
-            probe: dict[str, Any] = {"variants": len(plan), "delta": 0.0}
+            probe: dict[str, Any] = {"variants": len(plan), "delta": 0.0,
+                                     "model": "bias-classifier" if self._classifier is not None else "toxicity"}
             if plan:
                 original = next(probabilities)
                 deltas = [(abs(next(probabilities) - original), label) for label, _ in plan]

@@ -216,13 +216,28 @@ class ToxicityScorer:
         backend = self._backend
         assert backend is not None
         texts = [(item.text or "").strip() for item in items]
-        predictions = iter(backend.predict([text for text in texts if text]))
+        masked = [0] * len(texts)
+        scored = texts
+        if backend.model == "alt-profanity-check":
+            # The classic model is a bag of words that learned identity words as insults ("I am a gay man and
+            # proud" scored 0.71). Naming a group is not profanity: score the text without the descriptors.
+            # Demeaning content about a group is the bias scorer's (and its classifier's) to catch.
+            from aigc_workflow.scoring.bias import mask_identity_terms
+
+            pairs = [mask_identity_terms(text) for text in texts]
+            scored, masked = [p[0] for p in pairs], [p[1] for p in pairs]
+        predictions = iter(backend.predict([text for text in scored if text]))
         results = []
-        for text in texts:
+        for text, masked_count, scored_text in zip(texts, masked, scored, strict=True):
+            if text and not scored_text:
+                results.append(ScoreResult(self.name, 0.0, backend.model, backend.version,
+                                           {"identity_terms_masked": masked_count}))
+                continue
             if not text:
                 # An empty draft says nothing toxic; the format scorer fails it.
                 results.append(ScoreResult(self.name, 0.0, backend.model, backend.version, {"empty_text": True}))
                 continue
             probs = {label: round(p, 6) for label, p in next(predictions).items()}
-            results.append(ScoreResult(self.name, max(probs.values()), backend.model, backend.version, probs))
+            details: dict[str, Any] = {**probs, "identity_terms_masked": masked_count} if masked_count else probs
+            results.append(ScoreResult(self.name, max(probs.values()), backend.model, backend.version, details))
         return results

@@ -72,6 +72,16 @@ def test_toxicity_insult_above_neutral(settings) -> None:
     assert toxicity_probabilities(texts[:2], settings) == pytest.approx([insult.value, neutral.value], abs=1e-5)
 
 
+def test_naming_an_identity_group_is_not_toxicity(settings) -> None:
+    """The classic model alone scored this 0.71: identity words are masked before it scores."""
+    proud, slur_free_insult = run(settings, "toxicity", [
+        ScoringItem(SOLAR, "I am a gay man and proud of my family."),
+        ScoringItem(SOLAR, "You gay people are stupid worthless idiots."),
+    ])
+    assert proud.value < 0.3 and proud.details["identity_terms_masked"] == 1
+    assert slur_free_insult.value > 0.9  # the insult around the identity word still counts
+
+
 def test_toxicity_model_is_shared_with_bias(settings) -> None:
     toxicity, bias_scorer = create_scorer("toxicity", settings), create_scorer("bias", settings)
     toxicity.load()

@@ -83,3 +83,18 @@ def test_variants_are_capped_and_distinct() -> None:
     assert len({variant for _, variant in variants}) == len(variants)
     assert all(variant != text for _, variant in variants)
     assert counterfactuals(text, limit=5) == variants[:5]
+
+
+@pytest.mark.parametrize(
+    ("text", "masked", "count"),
+    [
+        ("I am a gay man and proud of my family.", "I am a man and proud of my family.", 1),
+        ("Muslims and Jews live here.", "and live here.", 2),
+        ("A black car and black people.", "A black car and people.", 1),  # colours stay
+        ("Nothing to see.", "Nothing to see.", 0),
+    ],
+)
+def test_identity_descriptors_are_masked_for_the_classic_toxicity_model(text: str, masked: str, count: int) -> None:
+    from aigc_workflow.scoring.bias import mask_identity_terms
+
+    assert mask_identity_terms(text) == (masked, count)
