@@ -54,7 +54,9 @@ def _reason_key(reason: str) -> str:
         return f"{head} above maximum"
     if " is below " in reason:
         return f"{head} below minimum"
-    return f"{head}: not scored" if "not scored" in reason else f"{head}: scorer failed"
+    if "not scored" in reason:
+        return f"{head}: not scored"
+    return f"{head}: model unavailable" if "model unavailable" in reason else f"{head}: scorer failed"
 
 
 def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
