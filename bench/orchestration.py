@@ -51,7 +51,7 @@ def plain_python(refs: list[str], candidates: int, seed: int) -> dict:
     planned = batch.plan(settings, brief_ids, batch_seed=seed, candidates=candidates,
                          model_version=generator.model_version, params=generator.params)
     draft_ids: list[int] = []
-    size = max(settings.generation.batch_size * 2, -(-len(planned) // 10))  # the flow's chunking
+    size = settings.generation.batch_size * 2  # the flow's chunking
     for start in range(0, len(planned), size):
         draft_ids += batch.generate_and_store(settings, generator, batch_id, planned[start:start + size])
     batch.score_drafts(settings, draft_ids, workers.get_scorers(settings.text_scorers, settings))

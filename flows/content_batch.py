@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.artifacts import (
     create_markdown_artifact,
     create_progress_artifact,
@@ -214,15 +215,12 @@ def report_batch(batch_id: int, draft_ids: list[int], review_mode: str) -> dict[
 
 
 def _chunks(items: list[Any], size: int) -> list[list[Any]]:
-    # At most ~10 chunks: each task costs API round trips (~20 ms), which dominate when drafts are fast,
-    # and a tenth of a batch is still a fine step for progress and for what a crash can lose.
-    size = max(size, -(-len(items) // 10))
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 # Results persist so that a run suspended for review (under a deployment) resumes without redoing its tasks;
 # tasks with effects that must happen again (publishing after the review, reports) opt out of caching.
-@flow(name="content_batch", log_prints=True, persist_result=True)
+@flow(name="content_batch", log_prints=True, persist_result=True, task_runner=ThreadPoolTaskRunner(max_workers=1))
 def content_batch(config: ContentBatchConfig = ContentBatchConfig()) -> dict[str, Any]:  # noqa: B008
     """Draft every brief, score and gate each draft, publish what passed, and report."""
     settings = get_settings()

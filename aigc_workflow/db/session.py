@@ -23,7 +23,10 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # type: ignor
 
 
 def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock up front and waits for it (busy_timeout). A deferred transaction that
+    # reads and then writes cannot wait: SQLite answers "database is locked" at once when another
+    # writer got in between, which concurrent generation tasks hit.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @lru_cache(maxsize=8)
