@@ -148,9 +148,12 @@ def train_adapter(
         metrics["sft"] = _stage_metrics(trainer, time.perf_counter() - started, len(sft_rows))
         model = trainer.model
         if pairs and config.preference_steps:
-            metrics["dpo"] = _train_dpo(model, tokenizer, pairs, config, cuda, scratch)
+            rows = [{"prompt": p.prompt, "chosen": p.chosen, "rejected": p.rejected} for p in pairs]
+            metrics["dpo"] = _train_preferences("dpo", model, tokenizer, rows, config, cuda, scratch)
         elif undesirable and config.preference_steps:
-            metrics["kto"] = _train_kto(model, tokenizer, desirable, undesirable, config, cuda, scratch)
+            rows = [{"prompt": e.prompt, "completion": e.completion, "label": e.desirable}
+                    for e in desirable + undesirable]
+            metrics["kto"] = _train_preferences("kto", model, tokenizer, rows, config, cuda, scratch)
         metrics["max_lora_weight_change"] = _changed(before, model)
         pause_for_crash_test("train")
         _save_atomically(model, tokenizer, output_dir)
@@ -159,32 +162,18 @@ def train_adapter(
     return TrainResult(output_dir, metrics)
 
 
-def _train_dpo(model: Any, tokenizer: Any, pairs: list[PreferencePair], config: FinetuneSettings,
-               cuda: bool, scratch: Path) -> dict[str, Any]:
+def _train_preferences(stage: str, model: Any, tokenizer: Any, rows: list[dict[str, Any]],
+                       config: FinetuneSettings, cuda: bool, scratch: Path) -> dict[str, Any]:
+    """DPO on (chosen, rejected) pairs or KTO on labelled completions, after SFT, on the same adapter."""
     from datasets import Dataset
-    from trl import DPOConfig, DPOTrainer
+    from trl import DPOConfig, DPOTrainer, KTOConfig, KTOTrainer
 
-    rows = [{"prompt": p.prompt, "chosen": p.chosen, "rejected": p.rejected} for p in pairs]
-    args = DPOConfig(**training_args(config, cuda, str(scratch / "dpo"), config.preference_steps),
-                     max_length=config.max_length, beta=config.beta)
+    config_cls, trainer_cls = {"dpo": (DPOConfig, DPOTrainer), "kto": (KTOConfig, KTOTrainer)}[stage]
+    args = config_cls(**training_args(config, cuda, str(scratch / stage), config.preference_steps),
+                      max_length=config.max_length, beta=config.beta)
     # With a PEFT model and no ref_model, TRL uses the adapter-disabled model as the reference.
-    trainer = DPOTrainer(model=model, ref_model=None, args=args, train_dataset=Dataset.from_list(rows),
-                         processing_class=tokenizer)
-    started = time.perf_counter()
-    trainer.train()
-    return _stage_metrics(trainer, time.perf_counter() - started, len(rows))
-
-
-def _train_kto(model: Any, tokenizer: Any, desirable: list[Example], undesirable: list[Example],
-               config: FinetuneSettings, cuda: bool, scratch: Path) -> dict[str, Any]:
-    from datasets import Dataset
-    from trl import KTOConfig, KTOTrainer
-
-    rows = [{"prompt": e.prompt, "completion": e.completion, "label": e.desirable} for e in desirable + undesirable]
-    args = KTOConfig(**training_args(config, cuda, str(scratch / "kto"), config.preference_steps),
-                     max_length=config.max_length, beta=config.beta)
-    trainer = KTOTrainer(model=model, ref_model=None, args=args, train_dataset=Dataset.from_list(rows),
-                         processing_class=tokenizer)
+    trainer = trainer_cls(model=model, ref_model=None, args=args, train_dataset=Dataset.from_list(rows),
+                          processing_class=tokenizer)
     started = time.perf_counter()
     trainer.train()
     return _stage_metrics(trainer, time.perf_counter() - started, len(rows))
