@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from aigc_workflow.cli.common import JsonOption, print_json, settings
+from aigc_workflow.cli.common import JsonOption, db_session, print_json, settings
 
 
 def score(
@@ -19,12 +19,20 @@ def score(
     from aigc_workflow.scoring.base import ScoringContext, ScoringItem, score_safely
     from aigc_workflow.workers import get_scorers
 
+    from aigc_workflow.db.repo import published_texts
+
     config = settings()
-    item = ScoringItem(BriefSpec(ref="cli", topic=topic or text[:2000]), text=text)
+    # Without a topic there is nothing to be relevant to: scoring the text against itself would say ~1.0.
+    names = [n for n in config.text_scorers if topic or n != "relevance"]
+    item = ScoringItem(BriefSpec(ref="cli", topic=topic or "(no topic given)"), text=text)
+    with db_session() as session:
+        # Originality compares against what is already published, as in a batch.
+        context = ScoringContext(published_texts=tuple(published_texts(session=session)))
     results = {}
-    for scorer in get_scorers(config.text_scorers, config):
-        results[scorer.name] = score_safely(scorer, [item], ScoringContext())[0]
-    verdict = decide(results, config.gate_for(channel or config.default_channel), config.text_scorers)
+    for scorer in get_scorers(names, config):
+        results[scorer.name] = score_safely(scorer, [item], context)[0]
+    bounds = {k: v for k, v in config.gate_for(channel or config.default_channel).items() if k in names}
+    verdict = decide(results, bounds, names)
     if json_out:
         print_json({
             "scores": {name: r.value for name, r in results.items()},
@@ -32,8 +40,11 @@ def score(
                         for name, r in results.items()},
             "verdict": verdict.decision,
             "reasons": list(verdict.reasons),
+            "skipped": [] if topic else ["relevance"],
         })
         return
+    if not topic and "relevance" in config.text_scorers:
+        typer.echo("relevance    skipped (give --topic to measure it)")
     for name, result in results.items():
         shown = f"error: {result.error}" if result.error else f"{result.value:.3f}"
         typer.echo(f"{name:<12} {shown}")

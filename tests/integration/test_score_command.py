@@ -1,0 +1,24 @@
+"""`aigc score`: try the filters on any text; relevance needs a topic, originality sees what is published."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from aigc_workflow.cli.main import app
+
+
+def run(env: dict[str, str], *args: str) -> dict:
+    result = CliRunner().invoke(app, ["score", *args, "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_without_a_topic_relevance_is_skipped_not_faked(sqlite_settings) -> None:  # type: ignore[no-untyped-def]
+    env = {"AIGC_HOME": str(sqlite_settings.home), "AIGC_DATABASE_URL": sqlite_settings.db_url,
+           "AIGC_TEXT_SCORERS": '["format", "relevance"]'}
+    out = run(env, "Trees give shade to the whole street.")
+    assert out["skipped"] == ["relevance"]
+    assert set(out["scores"]) == {"format"}
+    assert out["verdict"] == "approved"  # format alone decides; no invented relevance of 1.0
