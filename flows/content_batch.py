@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from typing import Any, Literal
+from uuid import UUID
 
 from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import DEFAULT, NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
-from prefect.artifacts import (
-    create_markdown_artifact,
-    create_progress_artifact,
-    create_table_artifact,
-    update_progress_artifact,
-)
 from prefect.exceptions import FlowPauseTimeout, Pause
 from prefect.flow_runs import pause_flow_run, suspend_flow_run
 from prefect.input import RunInput
@@ -23,7 +19,8 @@ from sqlalchemy.exc import DBAPIError
 from aigc_workflow import batch, image_feedback, images, report, review, workers
 from aigc_workflow.db.models import BatchStatus
 from aigc_workflow.latent_steering import LatentFeedback
-from aigc_workflow.settings import get_settings
+from aigc_workflow.settings import Settings, get_settings
+from flows import progress
 from flows.runtime import gpu_phase, task_resources
 
 
@@ -97,11 +94,24 @@ def plan_text_drafts(brief_ids: list[int], config: ContentBatchConfig, model: ba
     )
 
 
-@task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
-def generate_text(batch_id: int, planned: list[batch.PlannedDraft], model: batch.ModelChoice) -> list[int]:
+def _in_chunks(planned: list[batch.PlannedDraft], size: int, bar: UUID | None, store) -> list[int]:  # type: ignore[no-untyped-def]
+    """Generate and store chunk by chunk: a crash loses at most one chunk, and the progress bar moves."""
+    ids: list[int] = []
+    for chunk in _chunks(planned, size):
+        ids += store(chunk)
+        progress.advance(bar, len(chunk))
+    return ids
+
+
+# The progress bar's id is new on every run: it must not make a resumed run miss its stored results.
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient, cache_policy=DEFAULT - "bar")
+def generate_text(
+    batch_id: int, planned: list[batch.PlannedDraft], model: batch.ModelChoice, bar: UUID | None = None
+) -> list[int]:
     settings = get_settings()
     generator = workers.get_generator("text", settings, spec=model.spec, registered=model.registered)
-    return batch.generate_and_store(settings, generator, batch_id, planned, model_version_id=model.version_id)
+    return _in_chunks(planned, settings.generation.batch_size * 2, bar, lambda chunk: batch.generate_and_store(
+        settings, generator, batch_id, chunk, model_version_id=model.version_id))
 
 
 @task
@@ -122,15 +132,17 @@ def plan_image_drafts(
     return planned, feedback
 
 
-@task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient, cache_policy=DEFAULT - "bar")
 def generate_images(
-    batch_id: int, planned: list[batch.PlannedDraft], config: ContentBatchConfig, feedback: LatentFeedback | None
+    batch_id: int, planned: list[batch.PlannedDraft], config: ContentBatchConfig, feedback: LatentFeedback | None,
+    bar: UUID | None = None,
 ) -> list[int]:
     settings = get_settings()
     generator = workers.get_generator("image", settings, spec=config.image_model or settings.image_model)
     if feedback:
         generator = generator.with_feedback(feedback)
-    return batch.generate_and_store(settings, generator, batch_id, planned)
+    return _in_chunks(planned, settings.image.batch_size * 2, bar,
+                      lambda chunk: batch.generate_and_store(settings, generator, batch_id, chunk))
 
 
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
@@ -218,6 +230,18 @@ def _chunks(items: list[Any], size: int) -> list[list[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
+def _task_parts(settings: Settings, planned: list[Any], chunk: int) -> list[list[Any]]:
+    """How drafts split into generation tasks.
+
+    Under Ray, one task per chunk, so chunks spread over its workers. In threads, one task per thread that
+    works through its chunks: every task costs API calls and a stored result, which 25 small tasks showed.
+    """
+    if settings.task_runner == "ray":
+        return _chunks(planned, chunk)
+    per_thread = -(-len(planned) // settings.task_workers)
+    return _chunks(planned, max(chunk, -(-per_thread // chunk) * chunk))
+
+
 # Results persist so that a run suspended for review (under a deployment) resumes without redoing its tasks;
 # tasks with effects that must happen again (publishing after the review, reports) opt out of caching.
 @flow(name="content_batch", log_prints=True, persist_result=True, task_runner=ThreadPoolTaskRunner(max_workers=1))
@@ -247,29 +271,26 @@ def _run(batch_id: int, brief_ids: list[int], config: ContentBatchConfig) -> dic
     planned_images, feedback = plan_image_drafts(brief_ids, config) if "image" in wanted else ([], None)
     logger.info("batch %s: %d briefs, %d text and %d image drafts planned", batch_id, len(brief_ids), len(planned),
                 len(planned_images))
-    progress = create_progress_artifact(
-        progress=0.0, key=f"batch-{batch_id}-generation", description=f"Generation progress of batch {batch_id}"
+    bar = progress.ProgressBar(
+        f"batch-{batch_id}-generation", len(planned) + len(planned_images),
+        description=f"Generation progress of batch {batch_id}",
     )
+    # Tasks in threads advance the bar themselves as chunks finish; Ray workers cannot reach it.
+    bar_id = bar.id if settings.task_runner == "threads" else None
     draft_ids: list[int] = []
-    total = max(len(planned) + len(planned_images), 1)
     with gpu_phase(settings):
-        # Chunks keep the progress artifact moving and bound what a crash can lose to one chunk; submitted,
-        # they spread over Ray workers when the task runner is Ray (one model load per worker).
+        # Submitted, parts spread over Ray workers when the task runner is Ray (one model load per worker).
         with task_resources(settings):
-            futures = [generate_text.submit(batch_id, chunk, model)
-                       for chunk in _chunks(planned, settings.generation.batch_size * 2)]
-            futures += [generate_images.submit(batch_id, chunk, config, feedback)
-                        for chunk in _chunks(planned_images, settings.image.batch_size * 2)]
-        reported = 0.0
+            futures = [generate_text.submit(batch_id, part, model, bar_id)
+                       for part in _task_parts(settings, planned, settings.generation.batch_size * 2)]
+            futures += [generate_images.submit(batch_id, part, config, feedback, bar_id)
+                        for part in _task_parts(settings, planned_images, settings.image.batch_size * 2)]
         for future in futures:
-            draft_ids += future.result()
-            done = 100.0 * len(draft_ids) / total
-            # Every update is an API round trip (~30 ms): steps of 10 points move the bar just as well.
-            if done - reported >= 10.0 or len(draft_ids) == total:
-                update_progress_artifact(progress, progress=done)
-                reported = done
-        if not draft_ids:
-            update_progress_artifact(progress, progress=100.0)
+            ids = future.result()
+            draft_ids += ids
+            if bar_id is None:
+                bar.advance(len(ids))
+        bar.finish()
         score(draft_ids)
     gate(draft_ids)
     review_mode = config.review_mode or settings.review_mode

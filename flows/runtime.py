@@ -43,6 +43,24 @@ def task_resources(settings: Settings) -> Iterator[None]:
     yield
 
 
+@contextmanager
+def run_settings() -> Iterator[None]:
+    """Prefect settings for a run started from the command line.
+
+    Without an API URL, Prefect runs the flow on a temporary server that stops with this process. Its flow-run
+    heartbeats (there for a long-lived server's automations to spot crashed runs) then have no reader, and
+    the heartbeat thread, which sleeps in 1 s steps, holds the end of every run for up to a second: they are
+    turned off. With PREFECT_API_URL set, Prefect's settings stand.
+    """
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
+
+    if get_current_settings().api.url:
+        yield
+        return
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
 def uses_gpu(settings: Settings) -> bool:
     if settings.device == "cpu":
         return False

@@ -101,8 +101,10 @@ def finetune(
     with db_session():
         pass  # the schema must be current before the flow touches it
     from flows.finetune import FinetuneConfig, finetune as finetune_flow
+    from flows.runtime import run_settings
 
-    result = finetune_flow(FinetuneConfig(sft_steps=sft_steps, preference_steps=preference_steps))
+    with run_settings():
+        result = finetune_flow(FinetuneConfig(sft_steps=sft_steps, preference_steps=preference_steps))
     if json_out:
         print_json(result)
     elif result["status"] == "skipped":

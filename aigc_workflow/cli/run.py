@@ -43,14 +43,14 @@ def run(
         )
     except ValueError as error:
         fail(str(error))
-    from flows.runtime import make_task_runner
+    from flows.runtime import make_task_runner, run_settings
 
     from aigc_workflow.batch import UnknownBriefs
     from aigc_workflow.models.registry import RegistryError
     from aigc_workflow.models.bundled import BundledModelMissing
 
     try:
-        with database_errors():
+        with database_errors(), run_settings():
             summary = content_batch.with_options(task_runner=make_task_runner(settings()))(config)
     except (ValueError, RegistryError, UnknownBriefs, BundledModelMissing) as error:
         # A bad model spec or a missing model is the user's to fix: one line, not a traceback.
