@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 from uuid import UUID
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import DEFAULT, NO_CACHE
-from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.exceptions import FlowPauseTimeout, Pause
 from prefect.flow_runs import pause_flow_run, suspend_flow_run
 from prefect.input import RunInput
 from prefect.runtime import deployment, flow_run
+from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel, Field, create_model
 from sqlalchemy.exc import DBAPIError
 
@@ -94,7 +95,10 @@ def plan_text_drafts(brief_ids: list[int], config: ContentBatchConfig, model: ba
     )
 
 
-def _in_chunks(planned: list[batch.PlannedDraft], size: int, bar: UUID | None, store) -> list[int]:  # type: ignore[no-untyped-def]
+def _in_chunks(
+    planned: list[batch.PlannedDraft], size: int, bar: UUID | None,
+    store: Callable[[list[batch.PlannedDraft]], list[int]],
+) -> list[int]:
     """Generate and store chunk by chunk: a crash loses at most one chunk, and the progress bar moves."""
     ids: list[int] = []
     for chunk in _chunks(planned, size):

@@ -52,7 +52,11 @@ def run_settings() -> Iterator[None]:
     the heartbeat thread, which sleeps in 1 s steps, holds the end of every run for up to a second: they are
     turned off. With PREFECT_API_URL set, Prefect's settings stand.
     """
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
+    from prefect.settings import (
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        get_current_settings,
+        temporary_settings,
+    )
 
     if get_current_settings().api.url:
         yield

@@ -7,7 +7,12 @@ import asyncio
 import pytest
 from prefect import flow
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterId, FlowRunFilter, FlowRunFilterId
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterId,
+    FlowRunFilter,
+    FlowRunFilterId,
+)
 
 from aigc_workflow.briefs import BriefSpec
 from aigc_workflow.db import repo
