@@ -46,6 +46,9 @@ class GenerationSettings(BaseModel):
     temperature: float = Field(0.8, ge=0.0, le=5.0)
     top_p: float = Field(0.95, gt=0.0, le=1.0)
     batch_size: int = Field(8, ge=1, le=256)
+    reuse_prompt_prefix: bool = Field(
+        True, description="Prefill the rules every prompt starts with once, not once per draft (faster batches)."
+    )
 
 
 class ImageSettings(BaseModel):

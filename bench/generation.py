@@ -28,12 +28,13 @@ def briefs(n: int) -> list:
                       else ""), audience="general readers", format="paragraph of about 200 words") for i in range(n)]
 
 
-def settings(args: argparse.Namespace, batch_size: int, temperature: float | None = None):  # type: ignore[no-untyped-def]
+def settings(args: argparse.Namespace, batch_size: int, temperature: float | None = None,  # type: ignore[no-untyped-def]
+             reuse_prefix: bool = True):
     from aigc_workflow.settings import Settings
 
     return Settings(device="cpu", generation={
         "max_new_tokens": args.new_tokens, "temperature": args.temperature if temperature is None else temperature,
-        "top_p": args.top_p, "batch_size": batch_size})
+        "top_p": args.top_p, "batch_size": batch_size, "reuse_prompt_prefix": reuse_prefix})
 
 
 def engine_run(generator, prompts: list[str], seeds: list[int]) -> int:  # type: ignore[no-untyped-def]
@@ -93,9 +94,12 @@ def main() -> None:
     for size in sizes:
         sampled = settings(args, size).generation
         greedy = settings(args, size, temperature=0.0).generation
+        no_prefix = settings(args, size, reuse_prefix=False).generation
         columns = {
             "engine tok/s": lambda n=size: _engine_rate(generator, sampled, prompts[:n], seeds[:n]),
             "engine greedy tok/s": lambda n=size: _engine_rate(generator, greedy, prompts[:n], seeds[:n]),
+            "engine, prefix not reused tok/s": lambda n=size: _engine_rate(generator, no_prefix, prompts[:n],
+                                                                          seeds[:n]),
         }
         if peers is not None:
             count = min(size, args.sequential_prompts)
@@ -114,7 +118,8 @@ def main() -> None:
                 row["engine / llama.cpp"] = row["engine tok/s"] / row["llama.cpp 1-at-a-time tok/s"]
         rows.append(row)
         print(f"  batch {size} done: {row}", flush=True)
-    table(rows, ["batch", "engine tok/s", "engine greedy tok/s", "pipeline 1-at-a-time tok/s",
+    table(rows, ["batch", "engine tok/s", "engine greedy tok/s", "engine, prefix not reused tok/s",
+                 "pipeline 1-at-a-time tok/s",
                  "llama.cpp 1-at-a-time tok/s", "engine / pipeline", "engine / llama.cpp"])
     if peers is not None and peers.llama_note:
         print(f"note: {peers.llama_note}")

@@ -1,4 +1,4 @@
-"""Text drafts from a transformers causal LM: batched, left-padded, each draft reproducible from its own seed."""
+"""Text drafts from a transformers causal LM: batched, the shared rules prefilled once, each draft reproducible from its own seed."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aigc_workflow.generation.base import GeneratedDraft, GenerationRequest, Generator
+from aigc_workflow.generation.prefix import PromptPrefix
 from aigc_workflow.generation.prompts import render_prompt
 # Re-exported: the sampler is part of this module's public API; it lives apart so it imports nothing of the engine.
 from aigc_workflow.generation.sampling import GREEDY, SAMPLER, gumbel_noise, make_seeded_sampler, seeded_pick  # noqa: F401
@@ -34,6 +35,7 @@ class TextGenerator(Generator):
         self._resolved: ResolvedTextModel | None = None
         self._model: Any = None
         self._tokenizer: Any = None
+        self._prefix: PromptPrefix | None = None
         self.device: str | None = None
         self.dtype: Any = None
         self.load_seconds: float | None = None
@@ -111,6 +113,7 @@ class TextGenerator(Generator):
         model.to(self.device)
         model.eval()
         self._model, self._tokenizer = model, tokenizer
+        self._prefix = PromptPrefix(model, tokenizer, self.device)  # prefilled on first use
         self.load_seconds = time.perf_counter() - started
         log.info("loaded %s on %s/%s in %.2f s", self.model_version, self.device, self.dtype, self.load_seconds)
 
@@ -134,16 +137,17 @@ class TextGenerator(Generator):
         self.load()
         if len(prompts) != len(seeds):
             raise ValueError("one seed per prompt is needed")
-        lengths = [len(self._tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
+        # The chat template already wrote any BOS/role markers; adding special tokens again would double them.
+        rows = [self._tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
         # Each draft is independent of its batch-mates, so similar lengths can share a batch: less padding.
-        order = sorted(range(len(prompts)), key=lambda i: lengths[i])
+        order = sorted(range(len(prompts)), key=lambda i: len(rows[i]))
         results: list[list[int]] = [[] for _ in prompts]
         size = self.generation.batch_size
         start = 0
         while start < len(order):
             chunk = order[start : start + size]
             try:
-                outputs = self._generate_chunk([prompts[i] for i in chunk], [seeds[i] for i in chunk])
+                outputs = self._generate_chunk([rows[i] for i in chunk], [seeds[i] for i in chunk])
             except Exception as error:
                 if len(chunk) == 1 or not _is_out_of_memory(error):
                     raise
@@ -155,13 +159,31 @@ class TextGenerator(Generator):
             start += len(chunk)
         return results
 
-    def _generate_chunk(self, prompts: list[str], seeds: list[int]) -> list[list[int]]:
+    def _generate_chunk(self, rows: list[list[int]], seeds: list[int]) -> list[list[int]]:
+        """New tokens for prompt token rows: those that begin with the shared prefix reuse its prefill."""
+        prefix = self._prefix if self.generation.reuse_prompt_prefix else None
+        fits = [prefix is not None and prefix.fits(ids) for ids in rows]
+        outputs: list[list[int]] = [[] for _ in rows]
+        for uses_prefix in (True, False):
+            group = [i for i, fit in enumerate(fits) if fit == uses_prefix]
+            if not group:
+                continue
+            group_rows = [rows[i] for i in group]
+            if uses_prefix:
+                inputs = prefix.generate_kwargs(group_rows, self._tokenizer.pad_token_id)  # type: ignore[union-attr]
+            else:
+                # Left padding (set at load) keeps every prompt's last token in the last column.
+                inputs = self._tokenizer.pad({"input_ids": group_rows}, padding=True, return_tensors="pt")
+                inputs = {name: tensor.to(self.device) for name, tensor in inputs.items()}
+            for i, ids in zip(group, self._generate(inputs, [seeds[i] for i in group]), strict=True):
+                outputs[i] = ids
+        return outputs
+
+    def _generate(self, inputs: dict[str, Any], seeds: list[int]) -> list[list[int]]:
         import torch
         from transformers import GenerationConfig, LogitsProcessorList
 
         tokenizer, model = self._tokenizer, self._model
-        # The chat template already wrote any BOS/role markers; adding special tokens again would double them.
-        batch = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
         eos = model.generation_config.eos_token_id
         if eos is None:
             eos = tokenizer.eos_token_id
@@ -178,8 +200,8 @@ class TextGenerator(Generator):
         if self.generation.temperature > 0:
             processors.append(make_seeded_sampler(seeds, self.generation.temperature, self.generation.top_p))
         with torch.inference_mode():
-            output = model.generate(**batch, generation_config=config, logits_processor=processors)
-        new_tokens = output[:, batch["input_ids"].shape[1] :].tolist()
+            output = model.generate(**inputs, generation_config=config, logits_processor=processors)
+        new_tokens = output[:, inputs["input_ids"].shape[1] :].tolist()
         stop = set(eos if isinstance(eos, list) else [eos]) | {tokenizer.pad_token_id}
         return [_until_stop(row, stop) for row in new_tokens]
 

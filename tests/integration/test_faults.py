@@ -96,9 +96,9 @@ def generator(sqlite_settings, monkeypatch: pytest.MonkeyPatch):  # type: ignore
     gen._model, gen._tokenizer = object(), _Tokenizer()  # "loaded": the chunk method is the fake
     gen.attempts, gen.fits = [], 2
 
-    def chunk(prompts: list[str], seeds: list[int]) -> list[list[int]]:
-        gen.attempts.append(len(prompts))
-        if len(prompts) > gen.fits:
+    def chunk(rows: list[list[int]], seeds: list[int]) -> list[list[int]]:
+        gen.attempts.append(len(rows))
+        if len(rows) > gen.fits:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
         return [[seed] for seed in seeds]
 
@@ -128,8 +128,8 @@ def test_out_of_gpu_memory_even_one_at_a_time_raises(generator) -> None:  # type
 def test_other_generation_errors_are_not_retried(generator, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     calls = []
 
-    def broken(prompts: list[str], seeds: list[int]) -> list[list[int]]:
-        calls.append(len(prompts))
+    def broken(rows: list[list[int]], seeds: list[int]) -> list[list[int]]:
+        calls.append(len(rows))
         raise ValueError("bad prompt")
 
     monkeypatch.setattr(generator, "_generate_chunk", broken)

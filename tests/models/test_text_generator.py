@@ -79,6 +79,29 @@ def test_a_draft_does_not_depend_on_its_batch(generator, model_settings):
     assert [d.text for d in generator.generate(batch)] == [d.text for d in together]
 
 
+@pytest.mark.parametrize("temperature", [0.0, 0.8])
+def test_reusing_the_shared_prompt_prefix_changes_no_draft(generator, model_settings, temperature):
+    model_settings.generation.temperature = temperature
+    prompts = [generator.prompt_for(GenerationRequest(b, 0, 1)) for b in (LONG, CYCLING, TEA)]
+    with_prefix = generator.generate_ids(prompts, [7, 42, 8])
+    # The rules every prompt starts with are prefilled once, then reused by every batch.
+    assert len(generator._prefix.ids) >= 100
+    prefilled = generator._prefix._prefilled()
+    assert generator.generate_ids(prompts[:1], [7]) == with_prefix[:1]
+    assert generator._prefix._prefilled() is prefilled
+    model_settings.generation.reuse_prompt_prefix = False
+    assert generator.generate_ids(prompts, [7, 42, 8]) == with_prefix
+
+
+def test_a_prompt_without_the_shared_prefix_is_drafted_apart_and_unchanged(generator, model_settings):
+    model_settings.generation.temperature = 0.0
+    odd = "Write one sentence about rivers."  # no chat template, so not the engine's rules
+    templated = generator.prompt_for(GenerationRequest(TEA, 0, 1))
+    assert not generator._prefix.fits(generator.tokenizer(odd, add_special_tokens=False)["input_ids"])
+    mixed = generator.generate_ids([odd, templated], [1, 2])
+    assert mixed == [generator.generate_ids([odd], [1])[0], generator.generate_ids([templated], [2])[0]]
+
+
 def test_max_new_tokens_is_respected(generator, model_settings):
     model_settings.generation.max_new_tokens = 6
     prompts = [generator.prompt_for(GenerationRequest(b, 0, 1)) for b in (CYCLING, TEA)]

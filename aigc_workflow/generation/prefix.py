@@ -1,0 +1,79 @@
+"""The prompt prefix every brief shares (the fixed rules): its keys and values are computed once and reused."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import os
+from typing import Any
+
+from aigc_workflow.briefs import BriefSpec
+from aigc_workflow.generation.prompts import render_prompt
+
+# Two briefs that differ in every field: what their prompts share can only come from the template and rules.
+_PROBES = (
+    BriefSpec(ref="prefix-probe-a", topic="Apples"),
+    BriefSpec(ref="prefix-probe-b", topic="Zebra crossings at night", audience="drivers", tone="dry",
+              format="list", max_words=90, keywords=("light",), avoid=("fast",)),
+)
+# Below this, a shared prefix saves less than the bookkeeping costs.
+MIN_TOKENS = 16
+
+
+def shared_prefix_ids(tokenizer: Any) -> list[int]:
+    """The token ids that begin every rendered prompt (system rules, the user turn's opening); [] if few."""
+    rendered = [tokenizer(render_prompt(tokenizer, probe), add_special_tokens=False)["input_ids"] for probe in _PROBES]
+    common = list(os.path.commonprefix(rendered))
+    return common if len(common) >= MIN_TOKENS else []
+
+
+class PromptPrefix:
+    """Prefills the shared prefix once per model and lays batches out as prefix | padding | each prompt's rest.
+
+    Every prompt starts with the same ~160 tokens of rules (of ~225 for a typical brief): without this, each
+    row of each batch recomputes them, which is most of a batch's prefill on a CPU. The padding sits between
+    the prefix and each row's own tokens and is masked out; positions follow the attention mask, so every row
+    sees exactly the sequence it would see alone. Whether a prompt uses the prefix depends on that prompt
+    alone (its tokens begin with the prefix), never on its batch-mates.
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, device: str) -> None:
+        self.model, self.device = model, device
+        self.ids = shared_prefix_ids(tokenizer)
+        self._cache: Any = None
+        # transformers renamed generate's and forward's `past_key_values` to `cache` during 5.x.
+        params = inspect.signature(type(model).forward).parameters
+        self._cache_kwarg = "cache" if "cache" in params else "past_key_values"
+
+    def fits(self, ids: list[int]) -> bool:
+        size = len(self.ids)
+        return size > 0 and len(ids) > size and ids[:size] == self.ids
+
+    def _prefilled(self) -> Any:
+        if self._cache is None:
+            import torch
+            from transformers import DynamicCache
+
+            cache = DynamicCache(config=self.model.config)
+            with torch.inference_mode():
+                prefix = torch.tensor([self.ids], device=self.device)
+                self.model(input_ids=prefix, use_cache=True, **{self._cache_kwarg: cache})
+            self._cache = cache
+        return self._cache
+
+    def generate_kwargs(self, rows: list[list[int]], pad_id: int) -> dict[str, Any]:
+        """`generate` arguments for prompts that all fit: input ids, attention mask and a copy of the cache."""
+        import torch
+
+        size = len(self.ids)
+        rests = [ids[size:] for ids in rows]
+        width = max(len(rest) for rest in rests)
+        input_ids = [self.ids + [pad_id] * (width - len(rest)) + rest for rest in rests]
+        mask = [[1] * size + [0] * (width - len(rest)) + [1] * len(rest) for rest in rests]
+        cache = copy.deepcopy(self._prefilled())  # generate appends to it: every call gets its own copy
+        cache.batch_repeat_interleave(len(rows))
+        return {
+            "input_ids": torch.tensor(input_ids, device=self.device),
+            "attention_mask": torch.tensor(mask, device=self.device),
+            self._cache_kwarg: cache,
+        }
