@@ -103,7 +103,7 @@ def _in_chunks(
     ids: list[int] = []
     for chunk in _chunks(planned, size):
         ids += store(chunk)
-        progress.advance(bar, len(chunk))
+        progress.advance(bar, (draft.key for draft in chunk))
     return ids
 
 
@@ -234,16 +234,17 @@ def _chunks(items: list[Any], size: int) -> list[list[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _task_parts(settings: Settings, planned: list[Any], chunk: int) -> list[list[Any]]:
+def _task_parts(settings: Settings, planned: list[Any], batch_size: int) -> list[list[Any]]:
     """How drafts split into generation tasks.
 
-    Under Ray, one task per chunk, so chunks spread over its workers. In threads, one task per thread that
-    works through its chunks: every task costs API calls and a stored result, which 25 small tasks showed.
+    Under Ray, one task per chunk of two generator batches, so chunks spread over its workers. In threads,
+    one task per thread, of whole generator batches, working through its chunks: every task costs API calls
+    and a stored result, which 25 small tasks per 400 drafts showed (bench/orchestration.py).
     """
     if settings.task_runner == "ray":
-        return _chunks(planned, chunk)
+        return _chunks(planned, batch_size * 2)
     per_thread = -(-len(planned) // settings.task_workers)
-    return _chunks(planned, max(chunk, -(-per_thread // chunk) * chunk))
+    return _chunks(planned, max(batch_size, -(-per_thread // batch_size) * batch_size))
 
 
 # Results persist so that a run suspended for review (under a deployment) resumes without redoing its tasks;
@@ -275,26 +276,24 @@ def _run(batch_id: int, brief_ids: list[int], config: ContentBatchConfig) -> dic
     planned_images, feedback = plan_image_drafts(brief_ids, config) if "image" in wanted else ([], None)
     logger.info("batch %s: %d briefs, %d text and %d image drafts planned", batch_id, len(brief_ids), len(planned),
                 len(planned_images))
-    bar = progress.ProgressBar(
-        f"batch-{batch_id}-generation", len(planned) + len(planned_images),
-        description=f"Generation progress of batch {batch_id}",
-    )
-    # Tasks in threads advance the bar themselves as chunks finish; Ray workers cannot reach it.
-    bar_id = bar.id if settings.task_runner == "threads" else None
     draft_ids: list[int] = []
     with gpu_phase(settings):
-        # Submitted, parts spread over Ray workers when the task runner is Ray (one model load per worker).
-        with task_resources(settings):
-            futures = [generate_text.submit(batch_id, part, model, bar_id)
-                       for part in _task_parts(settings, planned, settings.generation.batch_size * 2)]
-            futures += [generate_images.submit(batch_id, part, config, feedback, bar_id)
-                        for part in _task_parts(settings, planned_images, settings.image.batch_size * 2)]
-        for future in futures:
-            ids = future.result()
-            draft_ids += ids
-            if bar_id is None:
-                bar.advance(len(ids))
-        bar.finish()
+        with progress.ProgressBar(f"batch-{batch_id}-generation", len(planned) + len(planned_images),
+                                  description=f"Generation progress of batch {batch_id}") as bar:
+            # Tasks in threads advance the bar themselves as chunks finish; Ray workers cannot reach it.
+            bar_id = bar.id if settings.task_runner == "threads" else None
+            # Submitted, parts spread over Ray workers when the task runner is Ray (one model load per worker).
+            with task_resources(settings):
+                futures = [generate_text.submit(batch_id, part, model, bar_id)
+                           for part in _task_parts(settings, planned, settings.generation.batch_size)]
+                futures += [generate_images.submit(batch_id, part, config, feedback, bar_id)
+                            for part in _task_parts(settings, planned_images, settings.image.batch_size)]
+            for future in futures:
+                ids = future.result()
+                draft_ids += ids
+                if bar_id is None:
+                    bar.advance(ids)
+            bar.complete()
         score(draft_ids)
     gate(draft_ids)
     review_mode = config.review_mode or settings.review_mode

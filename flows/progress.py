@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Hashable, Iterable
+from types import TracebackType
 from uuid import UUID
 
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
@@ -15,38 +17,48 @@ _bars_lock = threading.Lock()
 
 
 class ProgressBar:
-    """Counts finished drafts out of a total; safe to advance from the task threads of this process."""
+    """Counts finished drafts out of a total; safe to advance from the task threads of this process.
+
+    Drafts are counted by key, so a retried task that walks its stored chunks again does not count them twice.
+    Use it as a context manager: it is reachable by `advance` only inside the `with` block.
+    """
 
     def __init__(self, key: str, total: int, description: str) -> None:
         self.total = max(total, 1)
-        self.done = 0
-        self.reported = 0.0
+        self.sent = 0.0
+        self._done: set[Hashable] = set()
+        # Held while sending too, so updates reach the server in order and the bar never moves back.
         self._lock = threading.Lock()
         self.id = create_progress_artifact(progress=0.0, key=key, description=description)
+
+    def __enter__(self) -> ProgressBar:
         with _bars_lock:
             _bars[self.id] = self
+        return self
 
-    def advance(self, count: int) -> None:
-        with self._lock:
-            self.done += count
-            percent = min(100.0, 100.0 * self.done / self.total)
-            if percent - self.reported < STEP and self.done < self.total:
-                return
-            self.reported = percent
-        update_progress_artifact(self.id, progress=percent)
-
-    def finish(self) -> None:
-        """Show 100 % (a batch with nothing to draft never advanced) and forget the bar."""
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         with _bars_lock:
             _bars.pop(self.id, None)
-        if self.reported < 100.0:
-            self.reported = 100.0
-            update_progress_artifact(self.id, progress=100.0)
+
+    def advance(self, done: Iterable[Hashable]) -> None:
+        with self._lock:
+            self._done.update(done)
+            percent = min(100.0, 100.0 * len(self._done) / self.total)
+            if percent - self.sent >= STEP or (percent == 100.0 and self.sent < 100.0):
+                update_progress_artifact(self.id, progress=percent)
+                self.sent = percent
+
+    def complete(self) -> None:
+        """Show 100 %: every draft is stored (a batch with nothing to draft, or resumed from results)."""
+        with self._lock:
+            if self.sent < 100.0:
+                update_progress_artifact(self.id, progress=100.0)
+                self.sent = 100.0
 
 
-def advance(bar_id: UUID | None, count: int) -> None:
+def advance(bar_id: UUID | None, done: Iterable[Hashable]) -> None:
     """Advance the bar with this id if it lives in this process (thread runner); elsewhere (Ray) a no-op."""
     with _bars_lock:
         bar = _bars.get(bar_id) if bar_id is not None else None
     if bar is not None:
-        bar.advance(count)
+        bar.advance(done)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import inspect
 import os
+import threading
 from typing import Any
 
 from aigc_workflow.briefs import BriefSpec
@@ -39,26 +40,29 @@ class PromptPrefix:
 
     def __init__(self, model: Any, tokenizer: Any, device: str) -> None:
         self.model, self.device = model, device
-        self.ids = shared_prefix_ids(tokenizer)
         self._cache: Any = None
+        self._lock = threading.Lock()
         # transformers renamed generate's and forward's `past_key_values` to `cache` during 5.x.
         params = inspect.signature(type(model).forward).parameters
         self._cache_kwarg = "cache" if "cache" in params else "past_key_values"
+        self.ids = shared_prefix_ids(tokenizer) if _padding_in_the_middle_is_exact(model, params) else []
 
     def fits(self, ids: list[int]) -> bool:
         size = len(self.ids)
         return size > 0 and len(ids) > size and ids[:size] == self.ids
 
     def _prefilled(self) -> Any:
-        if self._cache is None:
-            import torch
-            from transformers import DynamicCache
+        with self._lock:  # task threads may share a generator: prefill once
+            if self._cache is None:
+                import torch
+                from transformers import DynamicCache
 
-            cache = DynamicCache(config=self.model.config)
-            with torch.inference_mode():
-                prefix = torch.tensor([self.ids], device=self.device)
-                self.model(input_ids=prefix, use_cache=True, **{self._cache_kwarg: cache})
-            self._cache = cache
+                cache = DynamicCache(config=self.model.config)
+                with torch.inference_mode():
+                    prefix = torch.tensor([self.ids], device=self.device)
+                    # Only the cache is wanted: logits for one position, not the whole prefix.
+                    self.model(input_ids=prefix, use_cache=True, logits_to_keep=1, **{self._cache_kwarg: cache})
+                self._cache = cache
         return self._cache
 
     def generate_kwargs(self, rows: list[list[int]], pad_id: int) -> dict[str, Any]:
@@ -77,3 +81,22 @@ class PromptPrefix:
             "attention_mask": torch.tensor(mask, device=self.device),
             self._cache_kwarg: cache,
         }
+
+
+def _padding_in_the_middle_is_exact(model: Any, forward_params: Any) -> bool:
+    """Whether pads between the prefix and a prompt's rest leave every row exactly as it would be alone.
+
+    True for full attention with positions taken from the attention mask (Llama, SmolLM2, Qwen2 without a
+    sliding window...). A sliding window counts cache slots, so pads would push prefix tokens out of it, and
+    recurrent or chunked layers carry state across the pads: those models draft without prefix reuse.
+    """
+    from transformers import DynamicCache
+    from transformers.cache_utils import DynamicLayer
+
+    if "position_ids" not in forward_params or "logits_to_keep" not in forward_params:
+        return False
+    try:
+        layers = DynamicCache(config=model.config).layers
+    except Exception:  # noqa: BLE001 - a config DynamicCache cannot describe: no reuse, nothing lost
+        return False
+    return bool(layers) and all(type(layer) is DynamicLayer for layer in layers)

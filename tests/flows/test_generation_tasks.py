@@ -26,16 +26,17 @@ def sizes(parts: list[list[int]]) -> list[int]:
     return [len(part) for part in parts]
 
 
-def test_threads_get_one_task_each_made_of_whole_chunks() -> None:
+def test_threads_get_one_task_each_made_of_whole_generator_batches() -> None:
     drafts = list(range(100))
-    assert sizes(_task_parts(Settings(task_workers=1), drafts, chunk=16)) == [100]
-    # 100 drafts over 3 threads: 34 each, rounded up to whole 16-draft chunks.
-    assert sizes(_task_parts(Settings(task_workers=3), drafts, chunk=16)) == [48, 48, 4]
-    assert _task_parts(Settings(task_workers=2), [], chunk=16) == []
+    assert sizes(_task_parts(Settings(task_workers=1), drafts, batch_size=8)) == [100]
+    # 100 drafts over 3 threads: 34 each, rounded up to whole batches of 8.
+    assert sizes(_task_parts(Settings(task_workers=3), drafts, batch_size=8)) == [40, 40, 20]
+    assert sizes(_task_parts(Settings(task_workers=2), list(range(40)), batch_size=8)) == [24, 16]
+    assert _task_parts(Settings(task_workers=2), [], batch_size=8) == []
 
 
-def test_ray_gets_one_task_per_chunk_to_spread_over_its_workers() -> None:
-    assert sizes(_task_parts(Settings(task_runner="ray"), list(range(40)), chunk=16)) == [16, 16, 8]
+def test_ray_gets_one_task_per_two_batches_to_spread_over_its_workers() -> None:
+    assert sizes(_task_parts(Settings(task_runner="ray"), list(range(40)), batch_size=8)) == [16, 16, 8]
 
 
 def read_progress(bar: progress.ProgressBar) -> float:
@@ -47,32 +48,40 @@ def read_progress(bar: progress.ProgressBar) -> float:
     return asyncio.run(fetch())
 
 
-def test_progress_bar_moves_in_steps_of_ten_points_and_ends_at_100() -> None:
+def test_progress_bar_moves_in_steps_of_ten_points_and_counts_each_draft_once() -> None:
     @flow
     def steps() -> list[float]:
-        bar = progress.ProgressBar("test-progress", total=40, description="test")
-        seen = [read_progress(bar)]
-        for count in (3, 1, 36):  # 7.5 % is not worth an API call; 10 % and 100 % are
-            progress.advance(bar.id, count)
+        with progress.ProgressBar("test-progress", total=40, description="test") as bar:
+            seen = [read_progress(bar)]
+            progress.advance(bar.id, range(3))  # 7.5 % is not worth an API call
             seen.append(read_progress(bar))
-        bar.finish()
-        progress.advance(bar.id, 1)  # a finished bar is forgotten: late calls change nothing
-        seen.append(read_progress(bar))
+            progress.advance(bar.id, range(4))  # 10 %
+            seen.append(read_progress(bar))
+            progress.advance(bar.id, range(4))  # a retried chunk: the same drafts again
+            seen.append(read_progress(bar))
+            progress.advance(bar.id, range(40))
+            seen.append(read_progress(bar))
+        assert bar.id not in progress._bars  # outside its block a bar is unreachable: late calls do nothing
+        progress.advance(bar.id, range(100, 140))
+        assert len(bar._done) == 40
         return seen
 
-    assert steps() == [0.0, 0.0, 10.0, 100.0, 100.0]
+    assert steps() == [0.0, 0.0, 10.0, 10.0, 100.0]
 
 
-def test_a_bar_in_another_process_is_a_no_op() -> None:
-    from uuid import uuid4
+def test_complete_shows_100_when_nothing_was_drafted() -> None:
+    @flow
+    def empty() -> float:
+        with progress.ProgressBar("test-empty", total=0, description="test") as bar:
+            bar.complete()
+            return read_progress(bar)
 
-    progress.advance(uuid4(), 5)
-    progress.advance(None, 5)
+    assert empty() == 100.0
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_batch_generates_in_one_task_per_thread(engine_env, db_url: str, monkeypatch: pytest.MonkeyPatch,
-                                                 workers: int) -> None:
+def test_batch_generates_in_one_task_per_thread(engine_env, db_url: str, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+                                                 flow_artifacts, workers: int) -> None:
     monkeypatch.setenv("AIGC_TEXT_MODEL", "fake:echo")
     monkeypatch.setenv("AIGC_TEXT_SCORERS", '["format"]')
     monkeypatch.setenv("AIGC_GENERATION__BATCH_SIZE", "2")  # chunks of 4 drafts: 5 chunks for 20 drafts
@@ -90,3 +99,5 @@ def test_batch_generates_in_one_task_per_thread(engine_env, db_url: str, monkeyp
 
     generation = [name for name in asyncio.run(task_names()) if name.startswith("generate_text")]
     assert len(generation) == workers
+    batch_id = state.result()["batch_id"]
+    assert flow_artifacts(state.state_details.flow_run_id)[f"batch-{batch_id}-generation"].data == 100.0

@@ -86,6 +86,7 @@ def test_reusing_the_shared_prompt_prefix_changes_no_draft(generator, model_sett
     with_prefix = generator.generate_ids(prompts, [7, 42, 8])
     # The rules every prompt starts with are prefilled once, then reused by every batch.
     assert len(generator._prefix.ids) >= 100
+    assert all(generator._prefix.fits(generator.tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts)
     prefilled = generator._prefix._prefilled()
     assert generator.generate_ids(prompts[:1], [7]) == with_prefix[:1]
     assert generator._prefix._prefilled() is prefilled
