@@ -72,11 +72,22 @@ def start_batch(
 
 
 def import_briefs_folder(settings: Settings, folder: str | Path) -> int:
-    """Import every briefs file in a folder (each all or nothing); returns how many briefs were read."""
-    from aigc_workflow.briefs import load_briefs
+    """Import every briefs file in a folder, all or nothing: one bad file refuses the whole folder.
+
+    Returns how many briefs were read. A ref that two files both define is refused too: which one wins
+    would depend on the file names' order.
+    """
+    from aigc_workflow.briefs import BriefFileError, Problem, load_briefs
 
     files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in {".yaml", ".yml", ".csv"})
-    specs = [spec for path in files for spec in load_briefs(path)]
+    specs, first_in = [], {}
+    for path in files:
+        for spec in load_briefs(path):
+            if spec.ref in first_in:
+                raise BriefFileError(path, [Problem(f"brief {spec.ref!r}", "ref",
+                                                    f"duplicate ref {spec.ref!r} (first in {first_in[spec.ref]})")])
+            first_in[spec.ref] = path
+            specs.append(spec)
     with session_scope(settings.db_url) as session:
         repo.upsert_briefs(specs, session=session)
     return len(specs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -167,15 +167,18 @@ class Settings(BaseSettings):
         # A partial table must not silently drop the other bounds: that would let drafts through unchecked.
         return {**default_gate(), **value}
 
-    @field_validator("gate", "channel_gates", mode="after")
+    @field_validator("gate", "text_scorers", "image_scorers", mode="after")
     @classmethod
-    def _known_scorers(cls, value: dict) -> dict:  # type: ignore[type-arg]
-        from aigc_workflow.scoring.base import SCORERS
+    def _known_scorers(cls, value: dict | list) -> dict | list:  # type: ignore[type-arg]
+        # A typo must fail at start-up, not in the score task after all the generation work.
+        _check_scorer_names(value)
+        return value
 
-        tables = value.values() if value and isinstance(next(iter(value.values())), dict) else [value]
-        unknown = sorted({name for table in tables for name in table} - set(SCORERS))
-        if unknown:
-            raise ValueError(f"unknown scorer(s) {', '.join(unknown)}; known: {', '.join(sorted(SCORERS))}")
+    @field_validator("channel_gates", mode="after")
+    @classmethod
+    def _known_channel_scorers(cls, value: dict) -> dict:  # type: ignore[type-arg]
+        for table in value.values():
+            _check_scorer_names(table)
         return value
 
     @classmethod
@@ -226,3 +229,11 @@ def get_settings() -> Settings:
     settings = Settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     return settings
+
+
+def _check_scorer_names(names: Any) -> None:
+    from aigc_workflow.scoring.base import SCORERS
+
+    unknown = sorted(set(names) - set(SCORERS))
+    if unknown:
+        raise ValueError(f"unknown scorer(s) {', '.join(unknown)}; known: {', '.join(sorted(SCORERS))}")

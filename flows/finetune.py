@@ -87,8 +87,11 @@ def finetune(config: FinetuneConfig = FinetuneConfig()) -> dict[str, Any]:  # no
             version_id = train(config, run_id, data)
             comparison = evaluate(config, version_id, data)
         status = conclude(config, run_id, version_id, comparison)
-        report_filter_quality(config, run_id)
     except BaseException as error:
         stages.finish_run(get_settings(), run_id, RunStatus.FAILED, message=f"{type(error).__name__}: {error}")
         raise
+    try:
+        report_filter_quality(config, run_id)
+    except Exception as error:  # noqa: BLE001 - a report must not undo a concluded (maybe promoted) run
+        logger.warning("filter-quality report of run %s skipped: %s: %s", run_id, type(error).__name__, error)
     return {"status": status, "run_id": run_id, "version_id": version_id, **comparison.as_json()}

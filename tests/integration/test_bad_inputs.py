@@ -197,3 +197,22 @@ def test_a_symlinked_channel_folder_pointing_outside_is_refused(tmp_path: Path) 
     (root / "blog").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
     with pytest.raises(UnsafeChannel, match="resolves outside"):
         channel_dir(root, "blog")
+
+
+def test_a_briefs_folder_with_one_ref_in_two_files_imports_nothing(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from aigc_workflow.batch import import_briefs_folder
+    from aigc_workflow.briefs import BriefFileError
+    from aigc_workflow.db.migrate import ensure_schema
+    from aigc_workflow.db.models import Brief
+
+    folder = tmp_path / "briefs"
+    folder.mkdir()
+    (folder / "a.yaml").write_text("- ref: trees\n  topic: Why cities need trees\n- ref: tea\n  topic: Green tea\n")
+    (folder / "b.yaml").write_text("- ref: trees\n  topic: Trees again, from another team\n")
+    ensure_schema(settings.db_url)
+    with pytest.raises(BriefFileError) as refused:
+        import_briefs_folder(settings, folder)
+    assert f"{folder / 'b.yaml'}: 1 problem(s), nothing imported" in str(refused.value)
+    assert f"field 'ref': duplicate ref 'trees' (first in {folder / 'a.yaml'})" in str(refused.value)
+    with session_scope(settings.db_url) as session:
+        assert session.scalar(select(func.count()).select_from(Brief)) == 0

@@ -81,3 +81,10 @@ def test_gate_bounds_for_unknown_scorers_are_refused(tmp_path: Path) -> None:
         Settings(home=tmp_path, gate={"toxicty": Bound(max=0.1)})
     with pytest.raises(ValueError, match="unknown scorer.*relevence"):
         Settings(home=tmp_path, channel_gates={"kids": {"relevence": Bound(min=0.5)}})
+
+
+def test_unknown_scorer_names_are_refused_at_start_up(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown scorer.*toxcity"):
+        Settings(home=tmp_path, text_scorers=["relevance", "toxcity"])
+    with pytest.raises(ValueError, match="unknown scorer.*clipp"):
+        Settings(home=tmp_path, image_scorers=["clipp"])
