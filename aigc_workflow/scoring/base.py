@@ -88,6 +88,24 @@ def create_scorer(name: str, settings: Settings) -> Scorer:
     return cls(settings)
 
 
+def image_problem(item: ScoringItem) -> str | None:
+    """Why a draft's image cannot be scored (no path, a missing or unreadable file); None when it can.
+
+    Image scorers score the readable drafts and give the others this as their error (the gate holds them),
+    so one broken file never holds the rest of a batch.
+    """
+    if not item.image_path:
+        return f"no image for draft {item.draft_id}"
+    from PIL import Image
+
+    try:
+        with Image.open(item.image_path) as image:
+            image.verify()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        return f"draft {item.draft_id}: image {item.image_path} cannot be read ({type(error).__name__}: {error})"
+    return None
+
+
 def failed_results(scorer: str, items: Sequence[ScoringItem], error: str, model: str = "unknown") -> list[ScoreResult]:
     return [ScoreResult(scorer, None, model, "unknown", error=error) for _ in items]
 

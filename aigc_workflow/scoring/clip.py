@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aigc_workflow.generation.image import image_prompt
-from aigc_workflow.scoring.base import ModelUnavailable, ScoreResult, ScoringContext, ScoringItem
+from aigc_workflow.scoring.base import ModelUnavailable, ScoreResult, ScoringContext, ScoringItem, image_problem
 
 if TYPE_CHECKING:
     import numpy as np
@@ -157,7 +157,8 @@ class ClipScorer:
 
     def score(self, items: Sequence[ScoringItem], context: ScoringContext) -> list[ScoreResult]:
         self.load()
-        live = [i for i, item in enumerate(items) if item.image_path]
+        problems = [image_problem(item) for item in items]
+        live = [i for i, problem in enumerate(problems) if problem is None]
         prompts = [image_prompt(item.brief) for item in items]
         # Candidates share their brief's prompt: encode every distinct prompt once.
         distinct = list(dict.fromkeys(prompts[i] for i in live))
@@ -172,8 +173,7 @@ class ClipScorer:
         results = []
         for index, item in enumerate(items):
             if index not in cosine_of:
-                results.append(ScoreResult(self.name, None, self.model_name, self.version,
-                                           error=f"no image for draft {item.draft_id}"))
+                results.append(ScoreResult(self.name, None, self.model_name, self.version, error=problems[index]))
                 continue
             cosine = cosine_of[index]
             details = {"prompt": prompts[index], "cosine": round(cosine, 6)}

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aigc_workflow.scoring.base import ScoreResult, ScoringContext, ScoringItem
+from aigc_workflow.scoring.base import ScoreResult, ScoringContext, ScoringItem, image_problem
 
 if TYPE_CHECKING:
     import numpy as np
@@ -20,6 +21,7 @@ HIGHFREQ_FACTOR = 4  # hash a 32 x 32 thumbnail's DCT
 BITS = HASH_SIZE * HASH_SIZE
 VERSION = "phash-dct-8x8/v1"
 CACHE_LIMIT = 20_000
+log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=4)
@@ -90,7 +92,12 @@ class ImageOriginalityScorer:
         if key not in self._cache:
             if len(self._cache) >= CACHE_LIMIT:
                 self._cache.clear()
-            self._cache[key] = phash(path)
+            try:
+                self._cache[key] = phash(path)
+            except (OSError, SyntaxError, ValueError) as error:
+                # A broken published file counts as missing; it must not hold every future image draft.
+                log.warning("published image %s cannot be read (%s); left out of comparisons", path, error)
+                return None
         return self._cache[key]
 
     def score(self, items: Sequence[ScoringItem], context: ScoringContext) -> list[ScoreResult]:
@@ -98,11 +105,12 @@ class ImageOriginalityScorer:
         # A draft is never its own duplicate, even when an earlier run of this batch already published it.
         published = [(i, p) for i, p in enumerate(context.published_image_paths) if p not in own]
         published_hashes = [(i, h) for i, p in published if (h := self._hash(p)) is not None]
-        hashes = [phash(item.image_path) if item.image_path else None for item in items]
+        problems = [image_problem(item) for item in items]
+        hashes = [phash(item.image_path) if problem is None else None for item, problem in zip(items, problems, strict=True)]
         results = []
         for index, (item, mine) in enumerate(zip(items, hashes, strict=True)):
             if mine is None:
-                results.append(ScoreResult(self.name, None, VERSION, VERSION, error=f"no image for draft {item.draft_id}"))
+                results.append(ScoreResult(self.name, None, VERSION, VERSION, error=problems[index]))
                 continue
             candidates = [(hamming(mine, h), "published", i) for i, h in published_hashes]
             candidates += [(hamming(mine, h), "batch", j) for j, h in enumerate(hashes) if j != index and h is not None]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from aigc_workflow.scoring.base import ModelUnavailable, ScoreResult, ScoringContext, ScoringItem
+from aigc_workflow.scoring.base import ModelUnavailable, ScoreResult, ScoringContext, ScoringItem, image_problem
 
 if TYPE_CHECKING:
     from aigc_workflow.settings import Settings
@@ -57,16 +57,16 @@ class NsfwScorer:
 
     def score(self, items: Sequence[ScoringItem], context: ScoringContext) -> list[ScoreResult]:
         self.load()
-        paths = [item.image_path for item in items]
-        present = [p for p in paths if p]
-        detections = dict(zip(present, self._detector.detect_batch(present, batch_size=BATCH), strict=True))
+        # NudeNet reads with OpenCV, which fails on an unreadable file without naming it: check first.
+        problems = [image_problem(item) for item in items]
+        readable = [item.image_path for item, problem in zip(items, problems, strict=True) if problem is None]
+        detections = dict(zip(readable, self._detector.detect_batch(readable, batch_size=BATCH), strict=True))
         results = []
-        for item, path in zip(items, paths, strict=True):
-            if not path:
-                results.append(ScoreResult(self.name, None, "nudenet", self._version,
-                                           error=f"no image for draft {item.draft_id}"))
+        for item, problem in zip(items, problems, strict=True):
+            if problem is not None:
+                results.append(ScoreResult(self.name, None, "nudenet", self._version, error=problem))
                 continue
-            found = sorted(detections[path], key=lambda d: -d["score"])
+            found = sorted(detections[item.image_path], key=lambda d: -d["score"])
             details = {"detections": [{"class": d["class"], "score": round(float(d["score"]), 4)} for d in found[:8]]}
             results.append(ScoreResult(self.name, round(nsfw_value(found), 6), "nudenet", self._version, details))
         return results

@@ -168,3 +168,14 @@ def test_nudenet_finds_a_face_and_nothing_explicit_in_a_generated_face(image_set
     assert results[0].version.startswith("nudenet==3.4.2/320n@")
     labels = {d["class"] for r in results for d in r.details["detections"]}
     assert labels & {"FACE_FEMALE", "FACE_MALE"}
+
+
+def test_nudenet_holds_only_the_draft_whose_file_is_missing(image_settings: Settings, faces: list[str],
+                                                            tmp_path: Path) -> None:
+    from aigc_workflow.scoring.nsfw import NsfwScorer
+
+    gone = str(tmp_path / "gone.png")
+    items = [ScoringItem(FACE, None, path, i) for i, path in enumerate([faces[0], gone, faces[1]])]
+    results = score_safely(NsfwScorer(image_settings), items, ScoringContext())
+    assert [r.value for r in results] == [0.0, None, 0.0]
+    assert results[1].error.startswith(f"draft 1: image {gone} cannot be read")

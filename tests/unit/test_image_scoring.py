@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from aigc_workflow.briefs import BriefSpec
-from aigc_workflow.scoring.base import ScoringContext, ScoringItem
+from aigc_workflow.scoring.base import ScoringContext, ScoringItem, image_problem
 from aigc_workflow.scoring.clip import clip_score, cosines
 from aigc_workflow.scoring.image_originality import ImageOriginalityScorer, hamming, phash
 from aigc_workflow.scoring.nsfw import nsfw_value
@@ -67,6 +67,23 @@ def test_image_originality_flags_duplicates_in_the_batch_and_of_published_images
     assert results[3].details["missing_published_files"] == 1
     alone = scorer.score(items[1:2], ScoringContext())[0]
     assert alone.value == 1.0 and alone.details["compared_with"] == 0
+
+
+def test_a_broken_image_holds_only_its_own_draft_and_a_broken_published_one_holds_none(tmp_path: Path) -> None:
+    good, other, corrupt, published_corrupt = (tmp_path / f"{n}.png" for n in ("good", "other", "corrupt", "pub"))
+    picture(0).save(good)
+    picture(1).save(other)
+    corrupt.write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    published_corrupt.write_bytes(b"truncated")
+    brief = BriefSpec(ref="x", topic="x", modality="image")
+    items = [ScoringItem(brief, None, str(p), i) for i, p in enumerate([good, corrupt, tmp_path / "gone.png", other])]
+    scorer = ImageOriginalityScorer(Settings(home=tmp_path, database_url="sqlite://"))
+    results = scorer.score(items, ScoringContext(published_image_paths=(str(published_corrupt),)))
+    assert results[0].value is not None and results[3].value is not None
+    assert results[0].details["missing_published_files"] == 1  # the broken published file is left out
+    assert results[1].value is None and f"draft 1: image {corrupt} cannot be read" in results[1].error
+    assert results[2].value is None and "gone.png cannot be read (FileNotFoundError" in results[2].error
+    assert image_problem(ScoringItem(brief, None, None, 7)) == "no image for draft 7"
 
 
 def test_nsfw_value_counts_only_explicit_labels() -> None:
