@@ -53,6 +53,15 @@ def get_scorers(names: list[str], settings: Settings) -> list[Scorer]:
     return scorers
 
 
+def needs_gpu_slot(settings: Settings) -> bool:
+    """Whether models may only be loaded while holding the global GPU slot (flows.runtime.gpu_phase)."""
+    if not settings.gpu_concurrency_limit or settings.device == "cpu":
+        return False
+    import torch
+
+    return settings.device == "cuda" or torch.cuda.is_available()
+
+
 def warm_up_text_in_background(settings: Settings, explicit_spec: str | None = None) -> threading.Thread:
     """Load the batch's text generator and text scorers in a daemon thread, in this process.
 

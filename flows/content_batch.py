@@ -270,14 +270,15 @@ def _run(batch_id: int, brief_ids: list[int], config: ContentBatchConfig) -> dic
     logger = get_run_logger()
     settings = get_settings()
     wanted = batch.modalities(settings, brief_ids)
-    # Only the generators a batch needs are loaded: an image-only batch never loads the text model.
-    model = choose_text_model(config) if "text" in wanted else None
-    planned = plan_text_drafts(brief_ids, config, model) if model is not None else []
-    planned_images, feedback = plan_image_drafts(brief_ids, config) if "image" in wanted else ([], None)
-    logger.info("batch %s: %d briefs, %d text and %d image drafts planned", batch_id, len(brief_ids), len(planned),
-                len(planned_images))
     draft_ids: list[int] = []
+    # Planning loads the generators (for their versions), so it runs inside the GPU slot too.
     with gpu_phase(settings):
+        # Only the generators a batch needs are loaded: an image-only batch never loads the text model.
+        model = choose_text_model(config) if "text" in wanted else None
+        planned = plan_text_drafts(brief_ids, config, model) if model is not None else []
+        planned_images, feedback = plan_image_drafts(brief_ids, config) if "image" in wanted else ([], None)
+        logger.info("batch %s: %d briefs, %d text and %d image drafts planned", batch_id, len(brief_ids),
+                    len(planned), len(planned_images))
         with progress.ProgressBar(f"batch-{batch_id}-generation", len(planned) + len(planned_images),
                                   description=f"Generation progress of batch {batch_id}") as bar:
             # Tasks in threads advance the bar themselves as chunks finish; Ray workers cannot reach it.

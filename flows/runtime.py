@@ -65,14 +65,6 @@ def run_settings() -> Iterator[None]:
         yield
 
 
-def uses_gpu(settings: Settings) -> bool:
-    if settings.device == "cpu":
-        return False
-    import torch
-
-    return settings.device == "cuda" or torch.cuda.is_available()
-
-
 @contextmanager
 def gpu_phase(settings: Settings) -> Iterator[None]:
     """Hold the global GPU slot while this run's models are on the GPU, then unload them and let go.
@@ -80,7 +72,7 @@ def gpu_phase(settings: Settings) -> Iterator[None]:
     Two runs then never load models onto one GPU at once; a run waiting for review holds no slot.
     Create the limit with `aigc serve` (it makes it if missing) or `prefect gcl create aigc-gpu --limit 1`.
     """
-    if not settings.gpu_concurrency_limit or not uses_gpu(settings):
+    if not workers.needs_gpu_slot(settings):
         yield
         return
     from prefect.concurrency.sync import concurrency

@@ -28,10 +28,12 @@ def run(
         fail(str(error))
     with database_errors(), db_session() as session:
         upsert_briefs(specs, session=session)
-    if settings().task_runner == "threads" and any(spec.modality == "text" for spec in specs):
-        # Tasks run in this process: load the text models while Prefect imports and starts its server.
-        from aigc_workflow.workers import warm_up_text_in_background
+    from aigc_workflow.workers import needs_gpu_slot, warm_up_text_in_background
 
+    # Tasks run in this process: load the text models while Prefect imports and starts its server; not on a
+    # GPU shared through the slot, which the flow must take before any model is loaded onto it.
+    text = any(spec.modality == "text" for spec in specs)
+    if settings().task_runner == "threads" and text and not needs_gpu_slot(settings()):
         warm_up_text_in_background(settings(), model)
 
     from flows.content_batch import ContentBatchConfig, content_batch
