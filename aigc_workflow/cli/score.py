@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from aigc_workflow.cli.common import JsonOption, db_session, print_json, settings
+from aigc_workflow.cli.common import JsonOption, database_errors, db_session, print_json, settings
 
 
 def score(
@@ -17,17 +17,18 @@ def score(
     from aigc_workflow.briefs import BriefSpec
     from aigc_workflow.gate import decide
     from aigc_workflow.scoring.base import ScoringContext, ScoringItem, score_safely
-    from aigc_workflow.workers import get_scorers
-
     from aigc_workflow.db.repo import published_texts
+    from aigc_workflow.workers import get_scorers
 
     config = settings()
     # Without a topic there is nothing to be relevant to: scoring the text against itself would say ~1.0.
     names = [n for n in config.text_scorers if topic or n != "relevance"]
     item = ScoringItem(BriefSpec(ref="cli", topic=topic or "(no topic given)"), text=text)
-    with db_session() as session:
-        # Originality compares against what is already published, as in a batch.
-        context = ScoringContext(published_texts=tuple(published_texts(session=session)))
+    context = ScoringContext()
+    if "originality" in names:
+        with database_errors(), db_session() as session:
+            # Originality compares against what is already published, as in a batch.
+            context = ScoringContext(published_texts=tuple(published_texts(session=session)))
     results = {}
     for scorer in get_scorers(names, config):
         results[scorer.name] = score_safely(scorer, [item], context)[0]
@@ -40,7 +41,7 @@ def score(
                         for name, r in results.items()},
             "verdict": verdict.decision,
             "reasons": list(verdict.reasons),
-            "skipped": [] if topic else ["relevance"],
+            "skipped": [] if topic or "relevance" not in config.text_scorers else ["relevance"],
         })
         return
     if not topic and "relevance" in config.text_scorers:

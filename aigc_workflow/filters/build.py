@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +14,6 @@ if TYPE_CHECKING:
     from aigc_workflow.filters.datasets import FilterData
     from aigc_workflow.settings import Settings
 
-log = logging.getLogger(__name__)
 KIND = "bias"
 
 
@@ -111,6 +109,10 @@ def resolve_classifier_path(settings: Settings) -> tuple[Path | None, str]:
             version = registry.promoted(KIND, session=session)
             if version is not None and version.path:
                 return Path(version.path), f"model version {version.name} (id {version.id})"
-    except Exception as error:  # noqa: BLE001 - no database yet is the same as no classifier built
-        log.info("no registered bias classifier (%s)", error)
+    except Exception as error:
+        # A database that exists but cannot be read may hide a promoted classifier: scoring without it would
+        # fail open, so the bias scorer holds its drafts instead.
+        from aigc_workflow.scoring.base import ModelUnavailable
+
+        raise ModelUnavailable(f"cannot look up the promoted bias classifier in the database: {error}") from error
     return None, "none built (run `aigc models build-bias`)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import hashlib
 import importlib.metadata
 import json
@@ -273,7 +274,8 @@ class BiasScorer:
             classifier = dict(self._classifier_status or {})
             if self._classifier is not None:
                 parts["classifier"] = classifier["probability"] = round(float(next(classified)), 6)
-            value = max(parts.values())
+            # max() would drop a NaN that comes last; a NaN part makes the whole value NaN, and the gate holds.
+            value = math.nan if any(math.isnan(v) for v in parts.values()) else max(parts.values())
             details = {"probe": probe, "gender": balance, "weighted_imbalance": round(weighted, 6),
                        "classifier": classifier, "driver": max(parts, key=lambda k: parts[k])}
             results.append(ScoreResult(self.name, round(value, 6), self.model, self.version, details))
