@@ -29,8 +29,9 @@ def training_args(config: FinetuneSettings, cuda: bool, output_dir: str, steps: 
     """Arguments shared by every TRL trainer here, with the defaults that cost time on a CPU turned off.
 
     TRL's configs default to bf16=True and gradient_checkpointing=True. On a CPU without bf16 matrix units,
-    bf16 autocast makes every matmul several times slower, and checkpointing recomputes the forward pass:
-    together they made an SFT step about 12x slower than a plain loop here (bench/finetune_step.py).
+    bf16 autocast can make every matmul several times slower, and checkpointing recomputes the forward pass.
+    With TRL 1.16 / torch 2.14 the defaults measured 1.08-1.16x a plain loop and this path 1.31-1.33x
+    (bench/finetune_step.py, bench/RESULTS.md): float32 is kept for reproducible CPU runs, not for speed.
     """
     return {
         "output_dir": output_dir,
