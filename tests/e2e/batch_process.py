@@ -118,3 +118,13 @@ def kill(process: subprocess.Popen[bytes]) -> None:
 
 def logged(path: Path) -> list[str]:
     return path.read_text().split() if path.exists() else []
+
+
+def stop(process: subprocess.Popen, timeout_s: float = 30) -> None:
+    """Ask a server process to stop; kill it if it will not, and reap it either way."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from batch_process import stop
 
 BIN = Path(sys.executable).parent
 
@@ -71,9 +72,5 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefect
         wait_until_healthy(f"{url}/api/health", process)
         yield PrefectServer(url, f"{url}/api", home)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
         log.close()

@@ -20,6 +20,7 @@ from aigc_workflow.db import repo
 from aigc_workflow.db.models import Decision, Draft, Modality, Publication, Review, ReviewDecision, Rating
 from aigc_workflow.db.session import session_scope
 from aigc_workflow.scoring.base import ScoreResult
+from batch_process import stop
 
 pytestmark = pytest.mark.e2e
 
@@ -118,12 +119,7 @@ def server(tmp_path: Path, db_url: str) -> Iterator[Server]:
             time.sleep(0.1)
         yield Server(base, token, db_url, publications, log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop(process, timeout_s=10)
     output = log.read_text()
     assert "Uvicorn running on http://127.0.0.1:" in output
     assert token not in output, "the server logged its token"

@@ -13,6 +13,7 @@ import pytest
 
 from aigc_workflow.db import repo
 from aigc_workflow.db.session import session_scope
+from batch_process import stop
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 BIN = Path(sys.executable).parent
@@ -73,11 +74,7 @@ def served(prefect_server, tmp_path: Path, model_cache: Path):  # type: ignore[n
     try:
         yield process, f"sqlite:///{(home / 'aigc.db').resolve()}", tmp_path / "serve.log"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
         log.close()
 
 

@@ -49,3 +49,12 @@ def engine_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str) -> 
     yield home
     get_settings.cache_clear()
     workers.clear()
+
+
+@pytest.fixture
+def echo_env(engine_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The engine with the echo generator (it writes each brief's topic and keywords back) and the format
+    scorer alone: for flow tests whose subject is orchestration, not models (tests/models covers those)."""
+    monkeypatch.setenv("AIGC_TEXT_MODEL", "fake:echo")
+    monkeypatch.setenv("AIGC_TEXT_SCORERS", '["format"]')
+    return engine_env

@@ -31,14 +31,7 @@ def count(db_url: str, model: type) -> int:
         return session.scalar(select(func.count()).select_from(model))
 
 
-@pytest.fixture
-def fake_env(engine_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("AIGC_TEXT_MODEL", "fake:echo")
-    monkeypatch.setenv("AIGC_TEXT_SCORERS", '["format"]')
-    return engine_env
-
-
-def test_batch_stores_scores_gates_publishes_and_reports(fake_env: Path, db_url: str, flow_artifacts) -> None:
+def test_batch_stores_scores_gates_publishes_and_reports(echo_env: Path, db_url: str, flow_artifacts) -> None:
     import_briefs(db_url)
     state = content_batch(ContentBatchConfig(candidates=2, seed=3), return_state=True)
     summary = state.result()
@@ -60,7 +53,7 @@ def test_batch_stores_scores_gates_publishes_and_reports(fake_env: Path, db_url:
 
     for publication in published:
         markdown = Path(publication.location)
-        assert markdown.parent == fake_env / "published" / "blog"
+        assert markdown.parent == echo_env / "published" / "blog"
         assert markdown.read_text().startswith("Why cities need trees")
         lineage = json.loads(markdown.with_suffix(".json").read_text())
         assert lineage["brief"]["ref"] == "trees"
@@ -78,7 +71,7 @@ def test_batch_stores_scores_gates_publishes_and_reports(fake_env: Path, db_url:
     assert artifacts[f"batch-{batch_id}-generation"].data == 100.0
 
 
-def test_running_again_regenerates_nothing_and_publishes_nothing_twice(fake_env: Path, db_url: str) -> None:
+def test_running_again_regenerates_nothing_and_publishes_nothing_twice(echo_env: Path, db_url: str) -> None:
     import_briefs(db_url)
     first = content_batch(ContentBatchConfig(candidates=2, seed=3))
     second = content_batch(ContentBatchConfig(candidates=2, seed=3))
@@ -95,7 +88,7 @@ def test_running_again_regenerates_nothing_and_publishes_nothing_twice(fake_env:
     assert third["drafts"] == 4 and count(db_url, Draft) == 8 and count(db_url, Publication) == 4
 
 
-def test_a_scorer_without_its_model_holds_every_draft(fake_env: Path, db_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_scorer_without_its_model_holds_every_draft(echo_env: Path, db_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("AIGC_TEXT_SCORERS", '["format", "toxicity"]')
     monkeypatch.setenv("AIGC_TOXICITY_BACKEND", "detoxify")  # no checkpoint configured, no network
     import_briefs(db_url)
@@ -107,7 +100,7 @@ def test_a_scorer_without_its_model_holds_every_draft(fake_env: Path, db_url: st
         assert any(r.startswith("toxicity: model unavailable") for r in draft.verdict.reasons)
 
 
-def test_unknown_brief_refs_fail_clearly(fake_env: Path, db_url: str) -> None:
+def test_unknown_brief_refs_fail_clearly(echo_env: Path, db_url: str) -> None:
     from aigc_workflow.batch import UnknownBriefs
 
     with pytest.raises(UnknownBriefs, match="unknown brief refs: nope"):

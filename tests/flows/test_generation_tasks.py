@@ -80,10 +80,8 @@ def test_complete_shows_100_when_nothing_was_drafted() -> None:
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_batch_generates_in_one_task_per_thread(engine_env, db_url: str, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+def test_batch_generates_in_one_task_per_thread(echo_env, db_url: str, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
                                                  flow_artifacts, workers: int) -> None:
-    monkeypatch.setenv("AIGC_TEXT_MODEL", "fake:echo")
-    monkeypatch.setenv("AIGC_TEXT_SCORERS", '["format"]')
     monkeypatch.setenv("AIGC_GENERATION__BATCH_SIZE", "2")  # chunks of 4 drafts: 5 chunks for 20 drafts
     monkeypatch.setenv("AIGC_TASK_WORKERS", str(workers))
     with session_scope(db_url) as session:

@@ -23,12 +23,10 @@ BRIEFS = [
 
 
 @pytest.fixture
-def mixed_env(engine_env: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> Path:
-    monkeypatch.setenv("AIGC_TEXT_MODEL", "fake:echo")
-    monkeypatch.setenv("AIGC_TEXT_SCORERS", '["format"]')
+def mixed_env(echo_env: Path, db_url: str) -> Path:
     with session_scope(db_url) as session:
         repo.upsert_briefs(BRIEFS, session=session)
-    return engine_env
+    return echo_env
 
 
 def test_mixed_batch_generates_scores_and_publishes_images_with_lineage(mixed_env: Path, db_url: str, monkeypatch, flow_artifacts) -> None:  # type: ignore[no-untyped-def]

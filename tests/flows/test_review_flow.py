@@ -22,12 +22,10 @@ BRIEFS = [
 
 
 @pytest.fixture
-def review_env(engine_env: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> Path:
-    monkeypatch.setenv("AIGC_TEXT_MODEL", "fake:echo")
-    monkeypatch.setenv("AIGC_TEXT_SCORERS", '["format"]')
+def review_env(echo_env: Path, db_url: str) -> Path:
     with session_scope(db_url) as session:
         repo.upsert_briefs(BRIEFS, session=session)
-    return engine_env
+    return echo_env
 
 
 def paused_run(timeout_s: float = 90) -> Any:
