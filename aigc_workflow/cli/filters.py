@@ -15,7 +15,22 @@ LimitOption = typer.Option(None, "--limit", min=20, help="Use at most N held-out
 
 
 def _names(scorers: str | None) -> list[str] | None:
-    return [n.strip() for n in scorers.split(",") if n.strip()] if scorers else None
+    """The scorer names of --scorers; a misspelt one is an error, not a scorer with no data."""
+    from aigc_workflow.scoring.base import SCORERS
+
+    names = [n.strip() for n in scorers.split(",") if n.strip()] if scorers else None
+    unknown = sorted(set(names or ()) - set(SCORERS))
+    if unknown:
+        fail(f"unknown scorer(s) {', '.join(unknown)}; known: {', '.join(sorted(SCORERS))}")
+    return names
+
+
+def _missing_models():  # type: ignore[no-untyped-def]
+    """The errors that mean a packaged dataset or model is not installed: one line, not a traceback."""
+    from aigc_workflow.filters.datasets import BundledModelMissing
+    from aigc_workflow.scoring.base import ModelUnavailable
+
+    return (BundledModelMissing, ModelUnavailable)
 
 
 @app.command()
@@ -25,12 +40,12 @@ def evaluate(
     json_out: bool = JsonOption,
 ) -> None:
     """ROC AUC, precision and recall at the gate bound, and identity false alarms per group, for each text scorer."""
-    from aigc_workflow.filters.datasets import BundledModelMissing
     from aigc_workflow.filters.evaluate import evaluate_scorers
 
+    names = _names(scorers)
     try:
-        report = evaluate_scorers(settings(), _names(scorers), limit=None if limit is None else limit * 2)
-    except BundledModelMissing as error:
+        report = evaluate_scorers(settings(), names, limit=None if limit is None else limit * 2)
+    except _missing_models() as error:
         fail(str(error))
     if json_out:
         print_json(report)
@@ -62,7 +77,11 @@ def calibrate(
     """Suggest `max` bounds for aigc.toml: the lowest reaching the target precision on held-out data."""
     from aigc_workflow.filters.evaluate import calibrate as run, calibration_toml
 
-    result = run(settings(), target_precision, _names(scorers), limit=None if limit is None else limit * 2)
+    names = _names(scorers)
+    try:
+        result = run(settings(), target_precision, names, limit=None if limit is None else limit * 2)
+    except _missing_models() as error:
+        fail(str(error))
     if json_out:
         print_json(result)
         return
@@ -80,9 +99,14 @@ def build_bias(
     """Train the bias classifier on the packaged labelled data, save it under AIGC_HOME and register it."""
     from aigc_workflow.filters.build import build_bias_classifier
 
+    if head not in {"logistic", "mlp"}:  # before minutes of embedding, not after
+        fail(f"--head must be logistic or mlp, not {head!r}")
     config = settings()
-    with db_session() as session:
-        result = build_bias_classifier(config, session=session, limit=limit, head=head, promote=not no_promote)
+    try:
+        with db_session() as session:
+            result = build_bias_classifier(config, session=session, limit=limit, head=head, promote=not no_promote)
+    except _missing_models() as error:
+        fail(str(error))
     if json_out:
         print_json(result)
         return

@@ -32,10 +32,19 @@ def review(
     reviewer = reviewer or getpass.getuser()
     scripted = approve is not None or reject is not None
     approve_ids, reject_ids = _ids(approve), _ids(reject)
+    both = sorted(approve_ids & reject_ids)
+    if both:
+        fail(f"draft(s) {', '.join(map(str, both))} given to both --approve and --reject; decide once")
     batches = awaiting_batches(config, batch)
-    if not batches:
+    if not batches and not scripted:
         typer.echo("nothing is waiting for review")
         return
+    # Checked before anything is recorded: a mistyped id must not be ignored while the others go through.
+    waiting_anywhere = {item.draft_id for waiting in batches for item in waiting.items}
+    stray = sorted((approve_ids | reject_ids) - waiting_anywhere)
+    if stray:
+        where = f" in batch {batch}" if batch is not None else ""
+        fail(f"draft(s) {', '.join(map(str, stray))} are not waiting for review{where}")
     for waiting in batches:
         decisions = []
         for item in waiting.items:
@@ -58,11 +67,6 @@ def review(
             edited = typer.prompt("edited text") if choice == "e" else None
             note = typer.prompt("note (optional)", default="", show_default=False) or None
             decisions.append(ReviewInput(item.draft_id, "reject" if choice == "r" else "approve", edited, note))
-        if scripted:
-            waiting_ids = {item.draft_id for item in waiting.items}
-            stray = sorted((approve_ids | reject_ids) - waiting_ids)
-            if stray and batch is not None:
-                fail(f"draft(s) {', '.join(map(str, stray))} are not waiting for review in batch {batch}")
         record_reviews(config, reviewer, decisions)
         published = stages.publish_approved(config, waiting.draft_ids, waiting.review_mode)
         remaining = len(waiting.items) - len(decisions)

@@ -95,3 +95,19 @@ def test_scripted_ids_that_are_not_waiting_are_an_error(settings: Settings, env:
     waiting_batch(settings, "human")
     result = CliRunner().invoke(app, ["review", "--batch", "1", "--approve", "999"], env=env)
     assert result.exit_code == 1 and "999 are not waiting for review in batch 1" in result.output
+
+
+def test_a_mistyped_id_without_a_batch_records_nothing(settings: Settings, env: dict[str, str]) -> None:
+    ids = waiting_batch(settings, "human")
+    result = CliRunner().invoke(app, ["review", "--approve", f"{ids[0]},999"], env=env)
+    assert result.exit_code == 1 and "999 are not waiting for review" in result.output
+    assert publications(settings)[ids[0]] is None  # the valid id did not go through alone
+    with session_scope(settings.db_url) as session:
+        assert repo.latest_review(ids[0], session=session) is None
+
+
+def test_one_id_both_approved_and_rejected_is_refused(settings: Settings, env: dict[str, str]) -> None:
+    ids = waiting_batch(settings, "human")
+    result = CliRunner().invoke(app, ["review", "--approve", str(ids[0]), "--reject", str(ids[0])], env=env)
+    assert result.exit_code == 1 and "given to both --approve and --reject" in result.output
+    assert publications(settings)[ids[0]] is None
