@@ -1,9 +1,11 @@
-"""Fakes for unit tests and benchmarks: an echo generator and scripted scorers (never used by default)."""
+"""Fakes for tests and benchmarks: an echo generator, scripted scorers, random-weight checkpoints (never used by default)."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from aigc_workflow.generation.base import GeneratedDraft, GenerationRequest, Generator
@@ -92,3 +94,28 @@ def fake_generator(spec: str) -> EchoGenerator:
         raise ValueError(f"unknown fake generator {spec!r}; use fake:echo[?delay=SECONDS]")
     options = dict(part.split("=", 1) for part in query.split("&") if part)
     return EchoGenerator(delay_s=float(options.get("delay", 0.0)), log_path=options.get("log"))
+
+
+DETOXIFY_CLASSES = ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]
+
+
+def write_detoxify_checkpoint(folder: Path, config: Any, filename: str = "toxic.ckpt") -> Path:
+    """A detoxify-format checkpoint of a BERT with random weights (`config`: a transformers BertConfig with
+    6 labels), with the config and the bundled MiniLM's BERT tokenizer beside it: the format scoring/toxicity.py
+    reads, for tests and speed benchmarks where the real weights cannot be downloaded."""
+    import torch
+    import transformers
+
+    from aigc_workflow.models.bundled import minilm_dir
+
+    torch.manual_seed(0)
+    model = transformers.BertForSequenceClassification(config)
+    config.save_pretrained(folder)
+    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        shutil.copy(minilm_dir() / name, folder / name)
+    args = {"model_type": "bert-base-uncased", "model_name": "BertForSequenceClassification",
+            "tokenizer_name": "BertTokenizer", "num_classes": 6}
+    checkpoint = {"config": {"arch": {"args": args}, "dataset": {"args": {"classes": DETOXIFY_CLASSES}}},
+                  "state_dict": model.state_dict()}
+    torch.save(checkpoint, folder / filename)
+    return folder / filename

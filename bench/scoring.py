@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -24,24 +23,11 @@ def drafts(count: int, words: int, seed: int = 0) -> list[str]:
 
 def detoxify_checkpoint(folder: Path) -> Path:
     """A detoxify-format checkpoint shaped like toxic-bert (bert-base, 6 labels), random weights: speed only."""
-    import torch
     import transformers
 
-    from aigc_workflow.models.bundled import minilm_dir
+    from aigc_workflow.testing import write_detoxify_checkpoint
 
-    config = transformers.BertConfig(num_labels=6)  # bert-base-uncased's shape
-    torch.manual_seed(0)
-    model = transformers.BertForSequenceClassification(config)
-    config.save_pretrained(folder)
-    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        shutil.copy(minilm_dir() / name, folder / name)
-    classes = ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]
-    torch.save({"config": {"arch": {"args": {"model_type": "bert-base-uncased",
-                                             "model_name": "BertForSequenceClassification",
-                                             "tokenizer_name": "BertTokenizer", "num_classes": 6}},
-                           "dataset": {"args": {"classes": classes}}},
-                "state_dict": model.state_dict()}, folder / "toxic.ckpt")
-    return folder / "toxic.ckpt"
+    return write_detoxify_checkpoint(folder, transformers.BertConfig(num_labels=6))  # bert-base-uncased's shape
 
 
 def engine(scorer_name: str, settings: Any, items: list) -> Any:

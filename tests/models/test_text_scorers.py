@@ -156,29 +156,14 @@ def test_detoxify_with_missing_checkpoint_path(tmp_path) -> None:
 @pytest.fixture(scope="module")
 def tiny_detoxify(tmp_path_factory) -> Path:
     """A detoxify-format checkpoint of a 2-layer BERT, with config and the bundled MiniLM's BERT tokenizer beside it."""
-    import torch
     import transformers
 
-    from aigc_workflow.models.bundled import minilm_dir
+    from aigc_workflow.testing import write_detoxify_checkpoint
 
     folder = tmp_path_factory.mktemp("detoxify")
     config = transformers.BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                                      intermediate_size=64, num_labels=6)
-    torch.manual_seed(0)
-    model = transformers.BertForSequenceClassification(config)
-    config.save_pretrained(folder)
-    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        shutil.copy(minilm_dir() / name, folder / name)
-    classes = ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]
-    checkpoint = {
-        "config": {
-            "arch": {"args": {"model_type": "bert-base-uncased", "model_name": "BertForSequenceClassification",
-                              "tokenizer_name": "BertTokenizer", "num_classes": 6}},
-            "dataset": {"args": {"classes": classes}},
-        },
-        "state_dict": model.state_dict(),
-    }
-    torch.save(checkpoint, folder / "toxic_tiny.ckpt")
+    write_detoxify_checkpoint(folder, config, "toxic_tiny.ckpt")
     return folder
 
 
