@@ -11,6 +11,7 @@ from aigc_workflow.cli.common import JsonOption, db_session, fail, print_json, s
 app = typer.Typer(help="Filter quality: measure every text scorer on held-out labelled data; suggest thresholds.",
                   no_args_is_help=True)
 
+ScorersOption = typer.Option(None, "--scorers", help="Comma-separated scorers (default: text_scorers).")
 LimitOption = typer.Option(None, "--limit", min=20, help="Use at most N held-out texts per source (a quick check).")
 
 
@@ -35,7 +36,7 @@ def _missing_models():  # type: ignore[no-untyped-def]
 
 @app.command()
 def evaluate(
-    scorers: str = typer.Option(None, "--scorers", help="Comma-separated scorers (default: text_scorers)."),
+    scorers: str = ScorersOption,
     limit: int = LimitOption,
     json_out: bool = JsonOption,
 ) -> None:
@@ -70,7 +71,7 @@ def evaluate(
 @app.command()
 def calibrate(
     target_precision: float = typer.Option(..., "--target-precision", min=0.01, max=1.0, help="e.g. 0.9"),
-    scorers: str = typer.Option(None, "--scorers", help="Comma-separated scorers (default: text_scorers)."),
+    scorers: str = ScorersOption,
     limit: int = LimitOption,
     json_out: bool = JsonOption,
 ) -> None:
