@@ -19,6 +19,7 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 CHANNEL_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 LIST_SEPARATOR = ";"
+NOT_HASHED = {"publish"}  # fields that do not shape generation (see BriefSpec.content_hash)
 
 
 def clean_text(value: str) -> str:
@@ -47,6 +48,9 @@ class BriefSpec(BaseModel):
     avoid: tuple[str, ...] = ()
     channel: str | None = Field(None, pattern=CHANNEL_PATTERN, description="Where it publishes (a-z, 0-9, _ and -).")
     candidates: int | None = Field(None, ge=1, le=64)
+    publish: int | None = Field(
+        None, ge=1, le=64, description="How many of its candidates publish (the best-ranked approved ones); default 1."
+    )
 
     @field_validator("ref", "topic", "audience", "tone", "format", mode="before")
     @classmethod
@@ -80,8 +84,12 @@ class BriefSpec(BaseModel):
         return self
 
     def content_hash(self) -> str:
-        """Changes whenever anything that shapes generation changes."""
-        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        """Changes whenever anything that shapes generation changes.
+
+        `publish` is left out: how many drafts go out does not change what is drafted, and leaving it out
+        keeps the hash (part of every draft's cache key) of every brief stored before it existed.
+        """
+        payload = json.dumps(self.model_dump(mode="json", exclude=NOT_HASHED), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(payload.encode()).hexdigest()
 
 

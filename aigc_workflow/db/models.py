@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from aigc_workflow.db.base import Base, UTCDateTime, utcnow
@@ -82,6 +82,7 @@ class Brief(Base):
     avoid: Mapped[list[str]] = mapped_column(JSON, default=list)
     channel: Mapped[str | None] = mapped_column(String(100))
     candidates: Mapped[int | None]
+    publish: Mapped[int | None]  # how many of its candidates publish; None means 1
     content_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -168,6 +169,12 @@ class Verdict(Base):
     decision: Mapped[Decision] = mapped_column(_enum(Decision, "decision"))
     reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     thresholds: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The ranking among the brief's approved candidates of the batch (aigc_workflow/ranking.py): rank 1 is the
+    # best; the chosen ones publish unless a person picks otherwise; None until ranked, or when not approved.
+    rank: Mapped[int | None]
+    rank_score: Mapped[float | None]
+    chosen: Mapped[bool] = mapped_column(default=False, server_default=false())
+    rank_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     draft: Mapped[Draft] = relationship(back_populates="verdict")

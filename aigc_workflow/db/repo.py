@@ -55,7 +55,7 @@ def upsert_briefs(specs: Sequence[BriefSpec], *, session: Session) -> ImportResu
         if brief is None:
             session.add(Brief(**values, content_hash=digest))
             created += 1
-        elif brief.content_hash != digest:
+        elif brief.content_hash != digest or brief.publish != spec.publish:  # publish is not in the hash
             for key, value in values.items():
                 setattr(brief, key, value)
             brief.content_hash = digest
@@ -176,9 +176,22 @@ def save_verdict(
     verdict.decision = Decision(decision)
     verdict.reasons = list(reasons)
     verdict.thresholds = thresholds
+    # A new decision voids the ranking made from the old one: nothing is chosen until the brief is ranked again.
+    verdict.rank, verdict.rank_score, verdict.chosen, verdict.rank_reason = None, None, False, None
     session.add(verdict)
     session.flush()
     return verdict
+
+
+def save_ranking(
+    draft_id: int, *, rank: int | None, score: float | None, chosen: bool, reason: str, session: Session
+) -> None:
+    """Record a draft's place among its brief's candidates on its verdict (which must exist)."""
+    verdict = session.scalar(select(Verdict).where(Verdict.draft_id == draft_id))
+    if verdict is None:
+        raise LookupError(f"draft {draft_id} has no verdict to rank")
+    verdict.rank, verdict.rank_score, verdict.chosen, verdict.rank_reason = rank, score, chosen, reason
+    session.flush()
 
 
 def published_texts(*, session: Session, limit: int = 5000) -> list[str]:

@@ -103,10 +103,37 @@ def test_unicode_is_normalised_zero_width_dropped_and_control_characters_refused
         BriefSpec(ref="r", topic="bad\x00topic")
 
 
-def test_content_hash_changes_with_any_field() -> None:
+def test_content_hash_changes_with_any_field_that_shapes_generation() -> None:
     a = BriefSpec(ref="r", topic="t")
     assert a.content_hash() == BriefSpec(ref="r", topic="t").content_hash()
     assert a.content_hash() != BriefSpec(ref="r", topic="t", tone="warm").content_hash()
+    # How many drafts publish does not change what is drafted: same hash, so the same cache keys.
+    assert a.content_hash() == BriefSpec(ref="r", topic="t", publish=3).content_hash()
+
+
+def test_content_hash_of_a_brief_is_what_it_was_before_publish_existed() -> None:
+    # Every stored draft's cache key contains its brief's hash: a new field must not regenerate them all.
+    brief = BriefSpec(ref="r", topic="t", keywords=("k",), channel="blog")
+    assert brief.content_hash() == "36fa0b5625ec454014f9a4833ab35b61b7f03a05794cac95ccd949fa2a403036"
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("b.yaml", "- ref: a\n  topic: t\n  candidates: 3\n  publish: 2\n"),
+        ("b.csv", "ref,topic,candidates,publish\na,t,3,2\n"),
+    ],
+)
+def test_publish_says_how_many_candidates_go_out(tmp_path: Path, name: str, text: str) -> None:
+    (brief,) = load_briefs(write(tmp_path, name, text))
+    assert brief.publish == 2
+    assert parse_csv("ref,topic,publish\na,t,\n")[0].publish is None  # empty: the default, one
+
+
+@pytest.mark.parametrize("value", ["0", "65", "many"])
+def test_publish_out_of_range_names_the_field(tmp_path: Path, value: str) -> None:
+    with pytest.raises(BriefFileError, match="item 1, line 3: field 'publish'"):
+        load_briefs(write(tmp_path, "b.yaml", f"- ref: a\n  topic: t\n  publish: {value}\n"))
 
 
 def test_broken_csv_names_the_line_where_it_broke(tmp_path: Path) -> None:
