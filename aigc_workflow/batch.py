@@ -1,20 +1,32 @@
-"""Batch stages as plain functions (plan, generate, score, gate, publish, finish); flows only order them."""
+"""Batch stages as plain functions (plan, generate, score, gate, rank, publish, finish); flows only order them."""
 
 from __future__ import annotations
 
 import concurrent.futures
-from pathlib import Path
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from aigc_workflow import ranking
 from aigc_workflow.crashpoints import pause_for_crash_test
 from aigc_workflow.db import repo
-from aigc_workflow.db.models import Batch, BatchStatus, Decision, Draft, Modality, Publication, ReviewDecision
+from aigc_workflow.db.models import (
+    Batch,
+    BatchStatus,
+    Decision,
+    Draft,
+    Modality,
+    Publication,
+    Review,
+    ReviewDecision,
+    Verdict,
+)
 from aigc_workflow.db.session import session_scope
 from aigc_workflow.gate import decide
 from aigc_workflow.models import registry
@@ -249,25 +261,82 @@ def gate_drafts(settings: Settings, draft_ids: Sequence[int]) -> dict[int, str]:
     return decisions
 
 
-def publish_approved(settings: Settings, draft_ids: Sequence[int], review_mode: str = "auto") -> list[int]:
-    """Publish what passed, to each draft's channel, exactly once; returns the ids of new publications.
+def rank_drafts(settings: Settings, draft_ids: Sequence[int]) -> list[int]:
+    """Rank each brief's approved drafts of the batch by how far their scores clear the brief's channel bounds
+    (aigc_workflow/ranking.py) and record it on the verdicts; returns the ids of the chosen drafts.
 
-    A person's latest review decides where there is one (and its edit is what gets published); without
-    one, a gate-approved draft publishes unless the review mode makes every draft wait for a person.
+    A brief's candidates are alternatives: the best `publish` (default 1) approved ones are chosen, the others
+    are alternates a person may pick instead. A published draft keeps the ranking it was published with.
+    """
+    chosen = []
+    with session_scope(settings.db_url) as session:
+        published = _published_ids(draft_ids, session=session)
+        by_brief: dict[int, list[Draft]] = defaultdict(list)
+        for draft in repo.list_drafts(session=session, ids=draft_ids):
+            if draft.verdict is not None:
+                by_brief[draft.brief_id].append(draft)
+        for drafts in by_brief.values():
+            bounds = settings.gate_for(channel_of(drafts[0], settings))
+            candidates = [
+                ranking.Candidate(d.id, d.candidate_index, str(d.verdict.decision),
+                                  {s.scorer: s.value for s in d.scores}, d.id in published)
+                for d in drafts
+            ]
+            ranked = ranking.rank(candidates, bounds, drafts[0].brief.publish or 1)
+            for draft in drafts:
+                verdict, place = draft.verdict, ranked[draft.id]
+                if draft.id not in published or verdict.rank_reason is None:  # else part of its lineage: frozen
+                    repo.save_ranking(draft.id, rank=place.rank, score=place.score, chosen=place.chosen,
+                                      reason=place.reason, session=session)
+                if verdict.chosen:
+                    chosen.append(draft.id)
+    return chosen
+
+
+def publishable(settings: Settings, draft_ids: Sequence[int], review_mode: str = "auto") -> list[int]:
+    """Which of the drafts are to be published, per brief (whether or not they already are).
+
+    Where a person approved any candidate of a brief (their latest review), exactly those: a reviewer may pick
+    an alternate instead of the chosen draft, or several. Otherwise the drafts the ranking chose, unless the
+    review mode makes every draft wait for a person or a person rejected them.
+    """
+    with session_scope(settings.db_url) as session:
+        # A ranking that is missing (a caller that skipped the rank stage) or void (a verdict decided anew)
+        # is made now: publishing never goes by the gate alone, which would publish every candidate.
+        stale = select(Verdict.id).where(Verdict.draft_id.in_(list(draft_ids)), Verdict.rank_reason.is_(None),
+                                         Verdict.decision == Decision.APPROVED)
+        unranked = session.scalar(stale.limit(1)) is not None
+    if unranked:
+        rank_drafts(settings, draft_ids)
+    picked = []
+    with session_scope(settings.db_url) as session:
+        by_brief: dict[int, list[tuple[Draft, Review | None]]] = defaultdict(list)
+        for draft in repo.list_drafts(session=session, ids=draft_ids):
+            if draft.verdict is not None:
+                by_brief[draft.brief_id].append((draft, repo.latest_review(draft.id, session=session)))
+        for drafts in by_brief.values():
+            approved = [d.id for d, review in drafts
+                        if review is not None and review.decision == ReviewDecision.APPROVE]
+            if not approved and review_mode != "human":
+                approved = [d.id for d, review in drafts
+                            if review is None and d.verdict.chosen and d.verdict.decision == Decision.APPROVED]
+            picked += approved
+    return sorted(picked)
+
+
+def publish_approved(settings: Settings, draft_ids: Sequence[int], review_mode: str = "auto") -> list[int]:
+    """Publish what `publishable` picks, to each draft's channel, exactly once; returns the new publications' ids.
+
+    A person's review that approved a draft is recorded with its publication, and its edit is what gets published.
     """
     created = []
-    for draft_id in draft_ids:
+    for draft_id in publishable(settings, draft_ids, review_mode):
         # One transaction per draft: a crash loses at most the publication in flight, never a finished one.
         with session_scope(settings.db_url) as session:
             draft = repo.draft_with_lineage(draft_id, session=session)
-            if draft is None or draft.verdict is None:
-                continue
             review = repo.latest_review(draft.id, session=session)
-            if review is not None:
-                if review.decision != ReviewDecision.APPROVE:
-                    continue
-            elif draft.verdict.decision != Decision.APPROVED or review_mode == "human":
-                continue
+            if review is not None and review.decision != ReviewDecision.APPROVE:
+                continue  # rejected since it was picked: the person's latest word stands
             channel = channel_of(draft, settings)
             publication, new = publish(draft, channel, settings.published_dir, session=session, review=review)
             if new:

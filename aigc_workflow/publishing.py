@@ -81,7 +81,8 @@ def lineage(draft: Draft, review: Review | None, text: str | None) -> dict[str, 
             for s in draft.scores
         },
         "verdict": (
-            {"decision": str(verdict.decision), "reasons": verdict.reasons, "thresholds": verdict.thresholds}
+            {"decision": str(verdict.decision), "reasons": verdict.reasons, "thresholds": verdict.thresholds,
+             "rank": verdict.rank, "chosen": verdict.chosen, "rank_reason": verdict.rank_reason}
             if verdict else None
         ),
         "review": (

@@ -115,3 +115,10 @@ def rank(candidates: Sequence[Candidate], bounds: Mapping[str, Bound], publish: 
             reason = f"alternate: rank {position} of {total} approved{quota} ({detail})"
         result[candidate.draft_id] = Ranked(candidate.draft_id, position, scores[candidate.draft_id], chosen, reason)
     return result
+
+
+def label(rank: int | None, chosen: bool) -> str:
+    """What lists show: 'chosen', 'alt 2' (an alternate, ranked second) or '-' (not approved or not ranked)."""
+    if chosen:
+        return "chosen"
+    return f"alt {rank}" if rank is not None else "-"

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from aigc_workflow.db import repo
 from aigc_workflow.db.models import Decision, Review, ReviewDecision
 from aigc_workflow.db.session import session_scope
+from aigc_workflow.ranking import label
 from aigc_workflow.settings import Settings
 
 PREVIEW_CHARS = 600
@@ -30,10 +31,20 @@ class ReviewItem:
     scores: dict[str, float | None]
     verdict: str
     reasons: tuple[str, ...]
+    rank: int | None = None  # among the brief's approved candidates; None: not approved (or not ranked yet)
+    chosen: bool = False
+    rank_reason: str | None = None
+
+    @property
+    def choice(self) -> str:
+        """'chosen', 'alt 2' or '-': whether this draft publishes unless a person picks otherwise."""
+        return label(self.rank, self.chosen)
 
     @property
     def suggested(self) -> Literal["approve", "reject"]:
-        return "approve" if self.verdict == Decision.APPROVED else "reject"
+        # An alternate is pre-filled "reject": submitting the form as it stands publishes one draft per brief.
+        ranked_out = self.rank is not None and not self.chosen
+        return "approve" if self.verdict == Decision.APPROVED and not ranked_out else "reject"
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,7 @@ class OverrideStats:
     approved_over_gate: int = 0  # the gate rejected or held, a person approved
     rejected_over_gate: int = 0  # the gate approved, a person rejected
     edited: int = 0
+    alternates_left: int = 0  # gate-approved alternates (not chosen) that a person rejected: not overrides
     per_scorer: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
@@ -68,17 +80,27 @@ def needs_review(verdict: str, mode: str) -> bool:
 
 
 def pending_items(settings: Settings, draft_ids: Sequence[int], mode: str) -> list[ReviewItem]:
-    """Drafts of the batch that wait for a person and have no review yet."""
+    """Drafts of the batch that wait for a person and have no review yet.
+
+    In `held-only` mode a held draft of a brief that already has its `publish` drafts out is an alternate,
+    not something a person must decide: it is not offered.
+    """
     items = []
     with session_scope(settings.db_url) as session:
-        for draft in repo.list_drafts(session=session, ids=draft_ids):
-            if draft.verdict is None or repo.latest_review(draft.id, session=session) is not None:
+        drafts = repo.list_drafts(session=session, ids=draft_ids)
+        out = Counter(d.brief_id for d in drafts if d.publications)
+        for draft in drafts:
+            verdict = draft.verdict
+            if verdict is None or repo.latest_review(draft.id, session=session) is not None:
                 continue
-            if not needs_review(str(draft.verdict.decision), mode):
+            if not needs_review(str(verdict.decision), mode):
+                continue
+            if mode == "held-only" and out[draft.brief_id] >= (draft.brief.publish or 1):
                 continue
             items.append(ReviewItem(
                 draft.id, draft.brief.ref, draft.brief.topic, draft.text, draft.image_path,
-                {s.scorer: s.value for s in draft.scores}, str(draft.verdict.decision), tuple(draft.verdict.reasons),
+                {s.scorer: s.value for s in draft.scores}, str(verdict.decision), tuple(verdict.reasons),
+                verdict.rank, verdict.chosen, verdict.rank_reason,
             ))
     return items
 
@@ -92,10 +114,12 @@ def form_fields(items: Sequence[ReviewItem]) -> dict[str, Any]:
         ),
     }
     for item in items:
+        # The field's description always shows (the markdown above may collapse): the choice goes there too.
+        ranked = f". Ranking: {item.rank_reason}" if item.rank_reason and item.rank is not None else ""
         fields[f"draft_{item.draft_id}"] = (
             Literal["approve", "reject"],
-            Field(item.suggested, title=f"Decision on draft {item.draft_id} ({item.brief_ref})",
-                  description=f"The gate says **{item.verdict}**: {'; '.join(item.reasons)}"),
+            Field(item.suggested, title=f"Decision on draft {item.draft_id} ({item.brief_ref}, {_choice(item)})",
+                  description=f"The gate says **{item.verdict}**: {'; '.join(item.reasons)}{ranked}"),
         )
         if item.image_path and item.text is None:
             # An image cannot be edited in a form; what the reviewer writes is published as its caption.
@@ -124,22 +148,31 @@ def _fmt(value: float | None) -> str:
     return "error" if value is None else f"{value:.2f}"
 
 
+def _choice(item: ReviewItem) -> str:
+    if item.chosen:
+        return "chosen"
+    return f"alternate, rank {item.rank}" if item.rank is not None else f"{item.verdict}, not ranked"
+
+
 def description_markdown(items: Sequence[ReviewItem], image_uri: Any = None) -> str:
     """What the reviewer reads above the form: a table of drafts and scores, then each draft in full."""
     scorers = sorted({name for item in items for name in item.scores})
     lines = [
         f"## {len(items)} draft(s) waiting for review",
         "",
-        "Choose approve or reject for each draft (pre-filled with the gate's verdict), optionally edit its text, "
-        "then submit. Only approved drafts are published; an edit replaces the text that is published.",
+        "Choose approve or reject for each draft, optionally edit its text, then submit. Only approved drafts are "
+        "published; an edit replaces the text that is published. A brief's candidates are alternatives: its "
+        "best-ranked approved draft (or its `publish` best) is **chosen** (pre-filled approve), the other approved "
+        "ones are **alternates** (pre-filled reject). To publish an alternate instead, approve it and reject the "
+        "chosen one; approve both to publish both.",
         "",
-        "| draft | brief | verdict | " + " | ".join(scorers) + " |",
-        "|---|---|---|" + "---|" * len(scorers),
+        "| draft | brief | verdict | choice | " + " | ".join(scorers) + " |",
+        "|---|---|---|---|" + "---|" * len(scorers),
     ]
     for item in items:
         # A scorer of the other modality did not apply to this draft: a dash, not "error".
         scores = " | ".join(_fmt(item.scores[name]) if name in item.scores else "–" for name in scorers)
-        lines.append(f"| {item.draft_id} | {item.brief_ref} | **{item.verdict}** | {scores} |")
+        lines.append(f"| {item.draft_id} | {item.brief_ref} | **{item.verdict}** | {item.choice} | {scores} |")
     for item in items:
         lines += ["", f"### Draft {item.draft_id}: {item.brief_ref}", "", f"*Brief:* {item.topic}", ""]
         if item.image_path and image_uri is not None:
@@ -149,6 +182,8 @@ def description_markdown(items: Sequence[ReviewItem], image_uri: Any = None) -> 
             lines += ["> " + line for line in text.splitlines() if line.strip()]
             lines.append("")
         lines.append(f"*Gate:* **{item.verdict}**: {'; '.join(item.reasons)}")
+        if item.rank_reason and item.rank is not None:
+            lines += ["", f"*Ranking:* {item.rank_reason}"]
     return "\n".join(lines) + "\n"
 
 
@@ -193,6 +228,9 @@ def override_stats(settings: Settings, draft_ids: Sequence[int] | None = None) -
                 stats.approved_over_gate += 1
                 for scorer in flagged:
                     per_scorer[scorer]["approved_although_flagged"] += 1
+            elif gate_ok and not human_ok and _alternate(review):
+                # The ranking had passed it over and the person agreed: no sign that a scorer was too lenient.
+                stats.alternates_left += 1
             elif gate_ok and not human_ok:
                 stats.rejected_over_gate += 1
                 # Every scorer let this draft through that a person would not publish: each was too lenient.
@@ -205,12 +243,19 @@ def override_stats(settings: Settings, draft_ids: Sequence[int] | None = None) -
     return stats
 
 
+def _alternate(review: Review) -> bool:
+    verdict = review.draft.verdict
+    return verdict is not None and verdict.rank is not None and not verdict.chosen
+
+
 def override_markdown(stats: OverrideStats) -> str:
     lines = [
         "# Review decisions against the gate",
         "",
         f"{stats.reviews} review(s); {stats.approved_over_gate} approved although the gate did not, "
-        f"{stats.rejected_over_gate} rejected although the gate approved; {stats.edited} edited.",
+        f"{stats.rejected_over_gate} rejected although the gate approved; {stats.edited} edited."
+        + (f" {stats.alternates_left} alternate(s) the ranking passed over were rejected too (not counted as "
+           "overrides)." if stats.alternates_left else ""),
         "",
         "| reviewer | approve | reject |",
         "|---|---|---|",

@@ -1,4 +1,4 @@
-"""The content_batch flow: demand -> generate -> score -> gate -> publish -> report, as thin Prefect tasks."""
+"""The content_batch flow: demand -> generate -> score -> gate -> rank -> publish -> report, as thin Prefect tasks."""
 
 from __future__ import annotations
 
@@ -162,6 +162,12 @@ def gate(draft_ids: list[int]) -> dict[int, str]:
     return batch.gate_drafts(get_settings(), draft_ids)
 
 
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
+def rank(draft_ids: list[int]) -> list[int]:
+    """A brief's candidates are alternatives: the best-ranked approved ones are chosen to publish."""
+    return batch.rank_drafts(get_settings(), draft_ids)
+
+
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient, cache_policy=NO_CACHE)
 def publish(draft_ids: list[int], review_mode: str) -> list[int]:
     return batch.publish_approved(get_settings(), draft_ids, review_mode)
@@ -251,7 +257,7 @@ def _task_parts(settings: Settings, planned: list[Any], batch_size: int) -> list
 # tasks with effects that must happen again (publishing after the review, reports) opt out of caching.
 @flow(name="content_batch", log_prints=True, persist_result=True, task_runner=ThreadPoolTaskRunner(max_workers=1))
 def content_batch(config: ContentBatchConfig = ContentBatchConfig()) -> dict[str, Any]:  # noqa: B008
-    """Draft every brief, score and gate each draft, publish what passed, and report."""
+    """Draft every brief, score and gate each draft, publish each brief's best approved draft(s), and report."""
     settings = get_settings()
     batch_id, brief_ids = start_batch(config)
     try:
@@ -297,8 +303,9 @@ def _run(batch_id: int, brief_ids: list[int], config: ContentBatchConfig) -> dic
             bar.complete()
         score(draft_ids)
     gate(draft_ids)
+    rank(draft_ids)
     review_mode = config.review_mode or settings.review_mode
-    publish(draft_ids, review_mode)  # in held-only mode, what the gate approved goes out now
+    publish(draft_ids, review_mode)  # in held-only mode, the chosen approved drafts go out now
     if review_mode == "auto":
         return report_batch(batch_id, draft_ids, review_mode)
     items = pending_review(draft_ids, review_mode)

@@ -58,6 +58,10 @@ def review(
             typer.echo("scores: " + ", ".join(f"{k}={'error' if v is None else f'{v:.2f}'}"
                                               for k, v in sorted(item.scores.items())))
             typer.echo(f"gate: {item.verdict} ({'; '.join(item.reasons)})")
+            if item.rank is not None:
+                # A brief's candidates are alternatives: approving an alternate publishes it as well as (or,
+                # with the chosen one rejected, instead of) the chosen draft.
+                typer.echo(f"ranking: {item.rank_reason or item.choice}")
             choice = ""
             while choice not in {"a", "r", "e", "s"}:  # anything else asks again: a typo must never publish
                 choice = typer.prompt("[a]pprove, [r]eject, [e]dit and approve, [s]kip",

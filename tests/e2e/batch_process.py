@@ -86,6 +86,11 @@ class BatchWorld:
         with session_scope(self.db_url) as session:
             return set(session.scalars(select(Verdict.draft_id).where(Verdict.decision == "approved")))
 
+    def chosen(self) -> set[int]:
+        """The drafts the ranking chose to publish: one per brief (the briefs ask for no more)."""
+        with session_scope(self.db_url) as session:
+            return set(session.scalars(select(Verdict.draft_id).where(Verdict.chosen.is_(True))))
+
     def draft_count(self) -> int:
         with session_scope(self.db_url) as session:
             return session.scalar(select(func.count(Draft.id))) or 0

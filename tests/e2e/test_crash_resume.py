@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from batch_process import ALL_DRAFTS, BRIEFS_YAML, BatchWorld, kill, logged, wait_for
+from batch_process import ALL_DRAFTS, BRIEFS_YAML, REFS, BatchWorld, kill, logged, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -40,7 +40,8 @@ def test_killed_during_generation_a_rerun_generates_only_what_was_not_stored(wor
     assert {name: after[name] for name in stored} == stored
     assert sorted(logged(second_log)) == sorted(ALL_DRAFTS - set(stored))
     publications = world.publications()  # also asserts nothing was published twice
-    assert {draft for _, draft, _ in publications} == world.approved()
+    assert len(world.chosen()) == len(REFS), "one draft per brief is chosen"
+    assert {draft for _, draft, _ in publications} == world.chosen()
     assert len(world.published_files()) == 2 * len(publications)  # draft-<id>.md and its lineage .json
 
 
@@ -51,8 +52,9 @@ def test_killed_during_publishing_a_rerun_publishes_the_rest_once(world: BatchWo
     wait_for(lambda: "aigc-test-paused-at:publish" in out.read_text(), 180, "publishing paused", process, out)
     kill(process)
 
-    approved = world.approved()
+    approved, chosen = world.approved(), world.chosen()
     assert len(approved) == len(ALL_DRAFTS), "every echo draft passes the format scorer"
+    assert len(chosen) == len(REFS), "the candidates of a brief are alternatives: one per brief publishes"
     first = world.publications()
     assert len(first) == 1, "the first publication committed, the second died in flight"
     files = world.published_files()
@@ -66,8 +68,9 @@ def test_killed_during_publishing_a_rerun_publishes_the_rest_once(world: BatchWo
     assert world.drafts() == drafts_before
     publications = world.publications()  # also asserts nothing was published twice
     assert publications[0] == first[0], "the finished publication stands as it was"
-    assert {draft for _, draft, _ in publications} == approved, "nothing approved was lost"
+    assert {draft for _, draft, _ in publications} == chosen, "nothing chosen was lost"
     assert world.approved() == approved, "published drafts keep the verdict they were published with"
+    assert world.chosen() == chosen, "and the ranking: a re-run chooses no second draft for a brief"
     files = world.published_files()
     assert sorted(files) == sorted(f"draft-{d}.{ext}" for _, d, _ in publications for ext in ("md", "json"))
     assert not [f for f in files if f.endswith(".tmp")], "no half-written file is left behind"

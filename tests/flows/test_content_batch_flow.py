@@ -37,7 +37,9 @@ def test_batch_stores_scores_gates_publishes_and_reports(echo_env: Path, db_url:
     summary = state.result()
     assert summary["drafts"] == 4 and summary["briefs"] == 2
     assert summary["decisions"] == {"approved": 2, "rejected": 2}
-    assert summary["published"] == 2
+    # Both trees candidates passed, but they are alternatives: one blog post was asked for, one goes out.
+    assert summary["published"] == 1
+    assert (summary["chosen"], summary["alternates"]) == (1, 1)
     assert summary["reasons"] == {"format below minimum": 2}
 
     with session_scope(db_url) as session:
@@ -48,6 +50,10 @@ def test_batch_stores_scores_gates_publishes_and_reports(echo_env: Path, db_url:
             assert [s.scorer for s in draft.scores] == ["format"]
         published = session.scalars(select(Publication)).all()
         assert {p.channel for p in published} == {"blog"}
+        # Format alone leaves no headroom to compare, so the tie goes to the first candidate.
+        chosen = {d.candidate_index: d.verdict.chosen for d in drafts if d.brief.ref == "trees"}
+        assert chosen == {0: True, 1: False}
+        assert [p.draft.candidate_index for p in published] == [0]
         batch = session.scalars(select(Batch)).one()
         assert str(batch.status) == "succeeded" and batch.finished_at is not None
 
@@ -60,6 +66,7 @@ def test_batch_stores_scores_gates_publishes_and_reports(echo_env: Path, db_url:
         assert lineage["model_version"] == "fake:echo@1"
         assert lineage["scores"]["format"]["value"] == 1.0
         assert lineage["verdict"]["decision"] == "approved"
+        assert lineage["verdict"]["chosen"] is True and lineage["verdict"]["rank_reason"].startswith("chosen: best")
 
     artifacts = flow_artifacts(state.state_details.flow_run_id)
     batch_id = summary["batch_id"]
@@ -67,7 +74,10 @@ def test_batch_stores_scores_gates_publishes_and_reports(echo_env: Path, db_url:
     table = artifacts[f"batch-{batch_id}-drafts"].data
     table = json.loads(table) if isinstance(table, str) else table
     assert len(table) == 4 and {row["verdict"] for row in table} == {"approved", "rejected"}
-    assert "pass rate **50%**" in artifacts[f"batch-{batch_id}-summary"].data
+    assert sorted(row["choice"] for row in table) == ["-", "-", "alt 2", "chosen"]
+    summary_md = artifacts[f"batch-{batch_id}-summary"].data
+    assert "pass rate **50%**" in summary_md
+    assert "**1** chosen, **1** approved alternates" in summary_md and "| trees |" in summary_md
     assert artifacts[f"batch-{batch_id}-generation"].data == 100.0
 
 
@@ -77,15 +87,22 @@ def test_running_again_regenerates_nothing_and_publishes_nothing_twice(echo_env:
     second = content_batch(ContentBatchConfig(candidates=2, seed=3))
     assert first["drafts"] == second["drafts"] == 4
     assert count(db_url, Draft) == 4
-    assert count(db_url, Publication) == 2
+    assert count(db_url, Publication) == 1  # one per brief that passed, however often the batch runs
     assert count(db_url, Score) == 4 and count(db_url, Verdict) == 4
     with session_scope(db_url) as session:
         # The second batch covers the drafts it reused: `aigc drafts list --batch` shows them.
         reused = repo.list_drafts(session=session, batch_id=second["batch_id"])
         assert sorted(d.id for d in reused) == sorted(d.id for d in repo.list_drafts(session=session))
-    # A new seed is new demand: new drafts, published beside the old ones.
+    # A new seed is new demand: new drafts, the best of them published beside the old one.
     third = content_batch(ContentBatchConfig(candidates=2, seed=4))
-    assert third["drafts"] == 4 and count(db_url, Draft) == 8 and count(db_url, Publication) == 4
+    assert third["drafts"] == 4 and count(db_url, Draft) == 8 and count(db_url, Publication) == 2
+
+
+def test_a_brief_that_asks_for_two_gets_two(echo_env: Path, db_url: str) -> None:
+    with session_scope(db_url) as session:
+        repo.upsert_briefs([BRIEFS[0].model_copy(update={"publish": 2})], session=session)
+    summary = content_batch(ContentBatchConfig(candidates=3, seed=3))
+    assert (summary["published"], summary["chosen"], summary["alternates"]) == (2, 2, 1)
 
 
 def test_a_scorer_without_its_model_holds_every_draft(echo_env: Path, db_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]

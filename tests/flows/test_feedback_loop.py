@@ -18,11 +18,12 @@ from flows.finetune import FinetuneConfig, finetune
 
 pytestmark = pytest.mark.slow
 
+# publish=2: both candidates of each brief may go out, so there are enough publications to rate for a run.
 BRIEFS = [
-    BriefSpec(ref="trees", topic="Why cities should plant more street trees"),
-    BriefSpec(ref="sleep", topic="Three simple habits for better sleep"),
-    BriefSpec(ref="cycling", topic="The benefits of cycling to work"),
-    BriefSpec(ref="reading", topic="Why children should read every day"),
+    BriefSpec(ref="trees", topic="Why cities should plant more street trees", publish=2),
+    BriefSpec(ref="sleep", topic="Three simple habits for better sleep", publish=2),
+    BriefSpec(ref="cycling", topic="The benefits of cycling to work", publish=2),
+    BriefSpec(ref="reading", topic="Why children should read every day", publish=2),
 ]
 
 

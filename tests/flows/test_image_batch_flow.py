@@ -16,9 +16,11 @@ from flows.content_batch import ContentBatchConfig, content_batch
 
 pytestmark = pytest.mark.slow  # runs the real DCGAN and NudeNet (about a second each on CPU)
 
+# publish=2: every candidate that passes goes out, so each image draft's publication can be checked.
 BRIEFS = [
-    BriefSpec(ref="trees", topic="Why cities need trees", keywords=("shade",), channel="blog"),
-    BriefSpec(ref="team-face", modality="image", topic="A friendly face for the team page", channel="web"),
+    BriefSpec(ref="trees", topic="Why cities need trees", keywords=("shade",), channel="blog", publish=2),
+    BriefSpec(ref="team-face", modality="image", topic="A friendly face for the team page", channel="web",
+              publish=2),
 ]
 
 

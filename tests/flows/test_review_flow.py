@@ -119,3 +119,29 @@ def test_held_only_mode_publishes_approved_at_once_and_review_timeout_publishes_
         from aigc_workflow.db.models import Batch
 
         assert str(session.get(Batch, summary["batch_id"]).status) == "awaiting_review"
+
+
+def test_the_reviewer_picks_the_alternate_in_the_form_and_only_it_is_published(  # type: ignore[no-untyped-def]
+    review_env, db_url
+) -> None:
+    from prefect.flow_runs import resume_flow_run
+
+    thread, out = run_in_thread(ContentBatchConfig(candidates=2, review_mode="human", brief_refs=["trees"]))
+    run = paused_run()
+    with session_scope(db_url) as session:
+        drafts = {d.candidate_index: d for d in repo.list_drafts(session=session)}
+        chosen, alternate = drafts[0].id, drafts[1].id  # format alone: a tie, the first candidate is chosen
+        assert (drafts[0].verdict.chosen, drafts[1].verdict.chosen) == (True, False)
+        assert drafts[1].verdict.rank_reason.startswith("alternate: rank 2 of 2 approved")
+
+    resume_flow_run(run.id, run_input={
+        "reviewer": "dana",
+        f"draft_{chosen}": "reject", f"edit_{chosen}": "", f"note_{chosen}": "",
+        f"draft_{alternate}": "approve", f"edit_{alternate}": "", f"note_{alternate}": "the better one",
+    })
+    thread.join(timeout=120)
+    assert "error" not in out, out.get("error")
+    with session_scope(db_url) as session:
+        published = {d.id: len(d.publications) for d in repo.list_drafts(session=session)}
+    assert published == {chosen: 0, alternate: 1}
+    assert out["summary"]["published"] == 1

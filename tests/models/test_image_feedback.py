@@ -16,7 +16,9 @@ from aigc_workflow.latent_steering import share_near
 
 pytestmark = pytest.mark.slow
 
-BRIEF = {"ref": "face", "modality": "image", "topic": "A friendly face for the team page", "channel": "web"}
+# publish=12: every face of the first batch is published, so each can be rated.
+BRIEF = {"ref": "face", "modality": "image", "topic": "A friendly face for the team page", "channel": "web",
+         "publish": 12}
 
 
 def pixels(path: str) -> np.ndarray:
