@@ -1,4 +1,4 @@
-"""Batch reports: the per-draft table, counts, pass rate, rejections by reason and score distributions."""
+"""Batch reports: the per-draft table, counts, pass rate, chosen drafts, rejections by reason, score distributions."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from aigc_workflow.db import repo
 from aigc_workflow.db.models import Draft
 from aigc_workflow.db.session import session_scope
+from aigc_workflow.ranking import label
 from aigc_workflow.settings import Settings
 
 PREVIEW_CHARS = 120
@@ -37,6 +38,12 @@ def draft_json(draft: Draft) -> dict[str, Any]:
         },
         "verdict": str(verdict.decision) if verdict else None,
         "reasons": list(verdict.reasons) if verdict else [],
+        # Among the brief's approved candidates: chosen ones publish unless a person picks another.
+        "rank": verdict.rank if verdict else None,
+        "rank_score": verdict.rank_score if verdict else None,
+        "chosen": bool(verdict and verdict.chosen),
+        "choice": label(verdict.rank, verdict.chosen) if verdict else "-",
+        "rank_reason": verdict.rank_reason if verdict else None,
         "publications": [{"id": p.id, "channel": p.channel, "location": p.location} for p in draft.publications],
         "reviews": [
             {"id": r.id, "reviewer": r.reviewer, "decision": str(r.decision), "gate_decision": str(r.gate_decision),
@@ -82,6 +89,13 @@ def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "decisions": dict(decisions),
         "pass_rate": (decisions.get("approved", 0) / total) if total else 0.0,
         "published": sum(len(row["publications"]) for row in rows),
+        "chosen": sum(row["chosen"] for row in rows),
+        "alternates": sum(row["rank"] is not None and not row["chosen"] for row in rows),
+        # Which draft each brief publishes and why (a person may still have picked an alternate).
+        "choices": [
+            {"brief": row["brief_ref"], "draft": row["id"], "reason": row["rank_reason"]}
+            for row in rows if row["chosen"]
+        ],
         "reasons": dict(reasons.most_common()),
         "scores": distributions,
     }
@@ -100,6 +114,7 @@ def table_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             # A scorer of the other modality did not apply: blank, not "error".
             **{name: _fmt(row["scores"][name]) if name in row["scores"] else "" for name in scorers},
             "verdict": row["verdict"],
+            "choice": row["choice"],
             "reasons": "; ".join(row["reasons"]),
             "published": ", ".join(p["channel"] for p in row["publications"]),
             "preview": text[:PREVIEW_CHARS] + ("…" if len(text) > PREVIEW_CHARS else ""),
@@ -118,10 +133,16 @@ def markdown(batch_id: int, summary: dict[str, Any]) -> str:
         f"**{summary['drafts']}** drafts for **{summary['briefs']}** briefs; "
         f"pass rate **{summary['pass_rate']:.0%}**; **{summary['published']}** published.",
         "",
+        f"Each brief publishes its best-ranked approved draft (or its `publish` best): **{summary['chosen']}** "
+        f"chosen, **{summary['alternates']}** approved alternates kept for a reviewer to pick instead.",
+        "",
         "| decision | drafts |",
         "|---|---|",
         *(f"| {name} | {count} |" for name, count in sorted(summary["decisions"].items())),
     ]
+    if summary["choices"]:
+        lines += ["", "## Chosen drafts", "", "| brief | draft | why |", "|---|---|---|"]
+        lines += [f"| {c['brief']} | {c['draft']} | {c['reason']} |" for c in summary["choices"]]
     if summary["reasons"]:
         lines += ["", "## Rejections and holds by reason", "", "| reason | drafts |", "|---|---|"]
         lines += [f"| {reason} | {count} |" for reason, count in summary["reasons"].items()]

@@ -14,7 +14,7 @@ def list_(
     batch: int = typer.Option(None, "--batch", help="Only the drafts created by this batch."),
     json_out: bool = JsonOption,
 ) -> None:
-    """List drafts with their scores and verdicts."""
+    """List drafts with their scores, verdicts and choice (chosen, alt N: an approved alternate, or -)."""
     from aigc_workflow.db import repo
     from aigc_workflow.report import draft_json, table_rows
 
@@ -30,7 +30,7 @@ def list_(
 
 @app.command()
 def show(draft_id: int = typer.Argument(..., help="Draft id."), json_out: bool = JsonOption) -> None:
-    """Show one draft in full: text, prompt, model version, seed, scores, verdict, reviews, publications."""
+    """Show one draft in full: text, prompt, model version, seed, scores, verdict, ranking, reviews, publications."""
     from aigc_workflow.db import repo
     from aigc_workflow.report import draft_json
 
@@ -46,6 +46,8 @@ def show(draft_id: int = typer.Argument(..., help="Draft id."), json_out: bool =
                f"candidate {data['candidate_index']})")
     typer.echo(f"model {data['model_version']}  seed {data['seed']}  params {data['params']}")
     typer.echo(f"verdict: {data['verdict']}  ({'; '.join(data['reasons'])})")
+    if data["rank_reason"]:
+        typer.echo(f"ranking: {data['rank_reason']}")
     for name, value in sorted(data["scores"].items()):
         error = data["score_details"][name].get("error")
         typer.echo(f"  {name:<12} {'error: ' + error if error else f'{value:.3f}'}")

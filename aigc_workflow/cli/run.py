@@ -63,7 +63,8 @@ def run(
     decisions = ", ".join(f"{count} {name}" for name, count in sorted(summary["decisions"].items()))
     typer.echo(
         f"batch {summary['batch_id']}: {summary['drafts']} drafts for {summary['briefs']} briefs ({decisions}); "
-        f"pass rate {summary['pass_rate']:.0%}; {summary['published']} published"
+        f"pass rate {summary['pass_rate']:.0%}; {summary['published']} published "
+        f"({summary['chosen']} chosen, {summary['alternates']} alternates)"
     )
     for reason, count in summary["reasons"].items():
         typer.echo(f"  {count:>3} x {reason}")
