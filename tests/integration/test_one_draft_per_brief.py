@@ -189,3 +189,17 @@ def test_reimporting_a_brief_with_a_new_publish_updates_it_and_keeps_its_drafts(
         result = repo.upsert_briefs([BriefSpec(ref="a", topic="A", publish=3)], session=session)
         brief = repo.list_briefs(session=session)[0]
         assert (result.updated, brief.publish, brief.content_hash) == (1, 3, before)
+
+
+def test_aigc_review_shows_the_choice_and_a_reviewer_can_pick_the_alternate(one_scorer: Settings) -> None:
+    first, second = drafted(one_scorer, [BriefSpec(ref="trees", topic="Trees")], mode="human")
+    stages.rank_drafts(one_scorer, [first, second])
+    env = {"AIGC_HOME": str(one_scorer.home), "AIGC_DATABASE_URL": one_scorer.db_url}
+    # The alternate (shown first, pre-filled reject) is approved; the chosen one (pre-filled approve) rejected.
+    result = CliRunner().invoke(app, ["review", "--batch", "1", "--reviewer", "sam"], env=env, input="a\n\nr\n\n")
+    assert result.exit_code == 0, result.output
+    assert "ranking: alternate: rank 2 of 2 approved" in result.output
+    assert "ranking: chosen: best of 2 approved" in result.output
+    assert "[a]pprove, [r]eject, [e]dit and approve, [s]kip [r]" in result.output  # the alternate's default
+    assert "2 reviewed, 1 published, 0 still waiting" in result.output
+    assert published(one_scorer) == {first: ["default"], second: []}
