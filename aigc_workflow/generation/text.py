@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aigc_workflow.generation.base import GeneratedDraft, GenerationRequest, Generator
+from aigc_workflow.generation.base import GeneratedDraft, GenerationRequest, Generator, finished_draft
 from aigc_workflow.generation.prefix import PromptPrefix
-from aigc_workflow.generation.prompts import render_prompt
+from aigc_workflow.generation.prompts import PROMPT_VERSION, render_prompt
 # Re-exported: the sampler is part of this module's public API; it lives apart so it imports nothing of the engine.
 from aigc_workflow.generation.sampling import GREEDY, SAMPLER, gumbel_noise, make_seeded_sampler, seeded_pick  # noqa: F401
 from aigc_workflow.models.specs import RegisteredModel, ResolvedTextModel, resolve_text_model
@@ -58,6 +58,8 @@ class TextGenerator(Generator):
     @property
     def params(self) -> dict[str, Any]:
         return {
+            "backend": "transformers",
+            "prompt": PROMPT_VERSION,
             "max_new_tokens": self.generation.max_new_tokens,
             "temperature": self.generation.temperature,
             "top_p": self.generation.top_p,
@@ -126,10 +128,9 @@ class TextGenerator(Generator):
         token_ids = self.generate_ids(prompts, [request.seed for request in requests])
         drafts = []
         for request, prompt, ids in zip(requests, prompts, token_ids, strict=True):
-            text = self._tokenizer.decode(ids, skip_special_tokens=True).strip()
-            drafts.append(
-                GeneratedDraft(request, prompt=prompt, model_version=self.model_version, params=self.params, text=text)
-            )
+            text = self._tokenizer.decode(ids, skip_special_tokens=True)
+            hit_limit = len(ids) >= self.generation.max_new_tokens
+            drafts.append(finished_draft(request, prompt, self.model_version, self.params, text, hit_limit))
         return drafts
 
     def generate_ids(self, prompts: Sequence[str], seeds: Sequence[int]) -> list[list[int]]:

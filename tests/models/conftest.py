@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -12,26 +11,28 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 @pytest.fixture(scope="session")
-def converted_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A models folder holding the safetensors copy of the bundled SmolLM2 (the ~25 s conversion runs once)."""
-    from aigc_workflow.models.convert import ensure_bundled_text_model
-    from aigc_workflow.settings import Settings
-
-    settings = Settings(home=tmp_path_factory.mktemp("model-cache"))
-    started = time.perf_counter()
-    ensure_bundled_text_model(settings, "smollm2-135m-instruct")
-    print(f"\n[models] bundled GGUF converted to safetensors in {time.perf_counter() - started:.1f} s")
-    return settings.models_dir
+def converted_models_dir(model_cache: Path) -> Path:
+    """The session's models folder: SmolLM2 as safetensors and the default writer's joined GGUF."""
+    return model_cache
 
 
 @pytest.fixture
 def model_settings(tmp_path: Path, converted_models_dir: Path):  # type: ignore[no-untyped-def]
-    """Settings on a fresh home whose models/ points at the session's converted cache; CPU, short drafts."""
+    """SmolLM2 (the small, fast writer) on a fresh home sharing the session's model cache; CPU, short drafts."""
     from aigc_workflow.settings import Settings
 
     return Settings(
         home=tmp_path / "home",
         model_cache=converted_models_dir,
         device="cpu",
+        text_model="bundled:smollm2-135m-instruct",
         generation={"max_new_tokens": 24, "temperature": 0.8, "top_p": 0.95, "batch_size": 8},
     )
+
+
+@pytest.fixture(scope="module")
+def default_writer_settings(tmp_path_factory: pytest.TempPathFactory, converted_models_dir: Path):  # type: ignore[no-untyped-def]
+    """The default settings (the bundled Qwen writer on llama.cpp) on a fresh home sharing the model cache."""
+    from aigc_workflow.settings import Settings
+
+    return Settings(home=tmp_path_factory.mktemp("writer-home"), model_cache=converted_models_dir, device="cpu")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from aigc_workflow.models import convert, specs
+from aigc_workflow.models import bundled, convert
 from aigc_workflow.models.specs import ModelSpec, RegisteredModel, parse_spec, resolve_text_model
 from aigc_workflow.settings import Settings
 
@@ -24,7 +24,7 @@ def fake_gguf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A stand-in bundled GGUF, so nothing here reads or converts real weights."""
     path = tmp_path / "fake.gguf"
     path.write_bytes(b"GGUF fake weights")
-    monkeypatch.setitem(specs.BUNDLED_TEXT_MODELS, "smollm2-135m-instruct", lambda: path)
+    monkeypatch.setattr(bundled, "smollm2_gguf", lambda: path)
     return path
 
 
@@ -211,5 +211,5 @@ def test_stale_temp_folders_are_cleaned_and_a_new_gguf_reconverts(settings, fake
 
 
 def test_unknown_bundled_conversion(settings):
-    with pytest.raises(ValueError, match="known: smollm2-135m-instruct"):
+    with pytest.raises(ValueError, match="known: .*smollm2-135m-instruct"):
         convert.ensure_bundled_text_model(settings, "nope")

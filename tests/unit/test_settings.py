@@ -12,7 +12,8 @@ from aigc_workflow.settings import Bound, Settings
 def test_defaults_are_embedded_and_offline(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path)
     assert settings.db_url == f"sqlite:///{(tmp_path / 'aigc.db').resolve()}"
-    assert settings.text_model == "bundled:smollm2-135m-instruct"
+    assert settings.text_model == "bundled:qwen2.5-coder-1.5b-instruct"
+    assert settings.text_backend == "auto"
     assert settings.toxicity_backend == "classic"
     assert settings.review_mode == "auto"
 

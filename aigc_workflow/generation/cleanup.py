@@ -1,0 +1,84 @@
+"""Tidy a model's answer into the content alone: no assistant talk around it, no half sentence at the end."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# An opening line that talks about the answer instead of being it: "Sure! Here is a short blog post:".
+_PREAMBLE = re.compile(
+    r"^\s*(?:(?:sure|certainly|of course|absolutely|okay|ok|great|happy to help)\b[^\n]*"
+    r"|here(?:'s| is| are)\b[^\n]*(?::|\.|!)"
+    r"|(?:below is|the following is)\b[^\n]*)\s*(?:\n+|$)",
+    re.IGNORECASE,
+)
+# A closing line addressed to the person who asked, not to the readers of the content.
+_SIGN_OFF = re.compile(
+    r"(?:\n|^)\s*(?:let me know\b|feel free to (?:adjust|modify|change|edit|ask)|i hope (?:this|that) (?:helps|works)"
+    r"|hope this helps|if you(?:'d| would)? (?:like|need|want) (?:any|me|more|further|changes)"
+    r"|this (?:post|email|text|paragraph|description|announcement) (?:is|keeps|uses|highlights|stays)\b"
+    r"|note:|\(word count|word count:)[^\n]*\s*$",
+    re.IGNORECASE,
+)
+# A last line that is only a placeholder for the sender ("[Your Name]", "[Company]"): nothing to publish.
+_PLACEHOLDER_LINE = re.compile(
+    r"\n\s*(?:\[[^\]\n]{1,40}\]|your (?:full )?name(?: here)?|your (?:title|position|role|company(?: name)?))\s*$",
+    re.IGNORECASE,
+)
+_FENCE = re.compile(r"^\s*```[\w-]*\s*\n(?P<body>.*?)\n\s*```\s*$", re.DOTALL)
+_QUOTES = {'"': '"', "\u201c": "\u201d", "'": "'"}
+# A sentence ends at . ! ? or an ellipsis, optionally followed by closing quotes or brackets.
+_SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*(?=\s|$)")
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    """The tidied text and what was done to it (recorded in the draft's params)."""
+
+    text: str
+    removed: tuple[str, ...] = field(default_factory=tuple)
+    trimmed_to_sentence: bool = False
+
+
+def clean_answer(text: str, *, hit_token_limit: bool) -> Cleaned:
+    """Strip code fences, wrapping quotes, a preamble and a sign-off to the requester; trim a cut-off end.
+
+    When the model ran out of tokens the text stops wherever the budget ended, often mid-word: it is cut
+    back to its last complete sentence (or left as it is if it has none, for the scorers to judge).
+    """
+    removed: list[str] = []
+    body = text.strip()
+    fenced = _FENCE.match(body)
+    if fenced:
+        body = fenced.group("body").strip()
+        removed.append("code fence")
+    while (match := _PREAMBLE.match(body)) and match.end() < len(body):
+        removed.append(f"preamble: {match.group(0).strip()!r}")
+        body = body[match.end():].lstrip()
+    while (match := _SIGN_OFF.search(body)) and match.start() > 0:
+        removed.append(f"sign-off: {match.group(0).strip()!r}")
+        body = body[: match.start()].rstrip()
+    while match := _PLACEHOLDER_LINE.search(body):
+        removed.append(f"placeholder line: {match.group(0).strip()!r}")
+        body = body[: match.start()].rstrip()
+    body = _unquote(body, removed)
+    trimmed = False
+    if hit_token_limit:
+        cut = _last_sentence_end(body)
+        if cut is not None and cut < len(body):
+            removed.append(f"cut-off end: {body[cut:].strip()!r}")
+            body, trimmed = body[:cut].rstrip(), True
+    return Cleaned(body, tuple(removed), trimmed)
+
+
+def _unquote(body: str, removed: list[str]) -> str:
+    if len(body) > 2 and body[0] in _QUOTES and body.endswith(_QUOTES[body[0]]) and body.count(body[0]) == 2:
+        removed.append("wrapping quotes")
+        return body[1:-1].strip()
+    return body
+
+
+def _last_sentence_end(body: str) -> int | None:
+    """Where the last complete sentence ends, or None when there is none."""
+    ends = [match.end() for match in _SENTENCE_END.finditer(body)]
+    return ends[-1] if ends else None

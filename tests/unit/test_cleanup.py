@@ -1,0 +1,61 @@
+"""Draft clean-up: the content alone, without assistant talk around it, never ending mid-sentence."""
+
+from __future__ import annotations
+
+import pytest
+
+from aigc_workflow.generation.base import GenerationRequest, finished_draft
+from aigc_workflow.briefs import BriefSpec
+from aigc_workflow.generation.cleanup import clean_answer
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("Sure! Here is a short blog post:\n\nTrees cool our streets.", "Trees cool our streets."),
+        ("Here's a sample of the content described by the brief:\nTrees cool our streets.", "Trees cool our streets."),
+        ("Certainly.\nHere is the post.\nTrees cool our streets.", "Trees cool our streets."),
+        ("Trees cool our streets.\n\nLet me know if you'd like any changes!", "Trees cool our streets."),
+        ("Trees cool our streets.\n\nI hope this helps.", "Trees cool our streets."),
+        ("```markdown\nTrees cool our streets.\n```", "Trees cool our streets."),
+        ('"Trees cool our streets."', "Trees cool our streets."),
+        ("Trees cool our streets. Here is why: shade.", "Trees cool our streets. Here is why: shade."),
+    ],
+)
+def test_assistant_talk_around_the_content_is_removed(answer: str, expected: str) -> None:
+    assert clean_answer(answer, hit_token_limit=False).text == expected
+
+
+def test_content_is_never_emptied_by_the_clean_up() -> None:
+    assert clean_answer("Sure! Here is the post:", hit_token_limit=False).text == "Sure! Here is the post:"
+
+
+def test_an_answer_cut_by_the_token_limit_ends_at_its_last_complete_sentence() -> None:
+    cleaned = clean_answer("Trees give shade. They cool the air. At the American", hit_token_limit=True)
+    assert cleaned.text == "Trees give shade. They cool the air."
+    assert cleaned.trimmed_to_sentence
+    assert any("At the American" in step for step in cleaned.removed)
+
+
+def test_an_answer_that_ended_by_itself_is_not_trimmed() -> None:
+    cleaned = clean_answer("Join us on Saturday - bring gloves", hit_token_limit=False)
+    assert cleaned.text == "Join us on Saturday - bring gloves" and not cleaned.trimmed_to_sentence
+
+
+def test_the_draft_records_how_it_ended_and_what_was_removed() -> None:
+    request = GenerationRequest(BriefSpec(ref="b", topic="Trees"), 0, 1)
+    draft = finished_draft(request, "p", "m", {"temperature": 0.7}, "Sure!\nTrees give shade. And", True)
+    assert draft.text == "Trees give shade."
+    assert draft.params["temperature"] == 0.7
+    assert draft.params["finish"] == "token limit: trimmed to the last complete sentence"
+    assert draft.params["cleaned"][0] == "preamble: 'Sure!'"
+
+
+def test_a_closing_placeholder_for_the_sender_is_dropped() -> None:
+    cleaned = clean_answer("Sleep well.\n\nWarm wishes,\n[Your Name]", hit_token_limit=False)
+    assert cleaned.text == "Sleep well.\n\nWarm wishes,"
+
+
+def test_a_closing_your_name_line_is_dropped() -> None:
+    assert clean_answer("Thanks for your patience.\n\nBest regards,\n\nYour Name", hit_token_limit=False).text == (
+        "Thanks for your patience.\n\nBest regards,")
