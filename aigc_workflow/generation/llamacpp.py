@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aigc_workflow.generation.base import GeneratedDraft, GenerationRequest, Generator, finished_draft
+from aigc_workflow.generation.prefix import PROBE_BRIEFS
 from aigc_workflow.generation.prompts import PROMPT_VERSION, build_messages, token_budget
 from aigc_workflow.models.specs import RegisteredModel, ResolvedTextModel, resolve_text_model
 
@@ -33,7 +34,7 @@ class LlamaCppGenerator(Generator):
 
     One draft at a time with its own sampler seed, so a draft depends only on its prompt and seed, never on
     the order or company it is drafted in; the prompt's shared opening stays in llama.cpp's KV cache between
-    drafts (measured: the same tokens with and without that reuse, tests/models/test_llamacpp_generator.py).
+    drafts, computed the same way for every draft (`_keep_only_the_prefix`).
     """
 
     modality = "text"
@@ -49,6 +50,7 @@ class LlamaCppGenerator(Generator):
         self._formatter: Any = None
         self._special: tuple[str, ...] = ()
         self._banned: dict[str, list[int]] = {}
+        self._prefix: list[int] = []
         self._lock = threading.Lock()
         self.load_seconds: float | None = None
 
@@ -117,6 +119,8 @@ class LlamaCppGenerator(Generator):
         self._special = tuple(special_pieces(self._llama))
         if self.generation.forbid_placeholders:
             self._banned = banned_tokens(self._llama)
+        probes = [self._tokens(self.prompt_for(GenerationRequest(brief, 0, 0))) for brief in PROBE_BRIEFS]
+        self._prefix = list(os.path.commonprefix(probes))
         self.load_seconds = time.perf_counter() - started
         log.info("loaded %s in llama.cpp (%d threads%s) in %.2f s", self.model_version, threads,
                  ", LoRA" if lora else "", self.load_seconds)
@@ -140,10 +144,31 @@ class LlamaCppGenerator(Generator):
             drafts.append(finished_draft(request, prompt, self.model_version, params, text, finish == "length"))
         return drafts
 
+    def _tokens(self, prompt: str) -> list[int]:
+        return self._llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+
+    def _keep_only_the_prefix(self, tokens: list[int]) -> None:
+        """Leave exactly the shared prefix in llama.cpp's cache, evaluated alone, before every draft.
+
+        llama-cpp-python reuses the longest cached prefix, which depends on the previous draft; evaluating a
+        different remainder changes the numbers in the last bits and so a sampled draft (seen: the same seed
+        gave another ending after another brief). With the cache cut back to the fixed prefix, every draft is
+        computed the same way in any order and in any process, and the rules are still prefilled only once.
+        """
+        llama, size = self._llama, len(self._prefix)
+        if not size or tokens[:size] != self._prefix:
+            llama.reset()
+            return
+        if llama.n_tokens < size or list(llama.input_ids[:size]) != self._prefix:
+            llama.reset()
+            llama.eval(self._prefix)
+        llama.n_tokens = size
+
     def complete(self, prompt: str, seed: int, max_tokens: int) -> tuple[str, str]:
         """The raw answer to a rendered prompt and why it ended ("stop" at end of turn, or "length")."""
         g = self.generation
-        tokens = self._llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        tokens = self._tokens(prompt)
+        self._keep_only_the_prefix(tokens)
         output = self._llama.create_completion(
             prompt=tokens, max_tokens=max_tokens, temperature=g.temperature, top_p=g.top_p, top_k=g.top_k,
             min_p=g.min_p, repeat_penalty=g.repeat_penalty, seed=seed & 0xFFFFFFFF,

@@ -12,7 +12,7 @@ from aigc_workflow.briefs import BriefSpec
 from aigc_workflow.generation.prompts import render_prompt
 
 # Two briefs that differ in every field: what their prompts share can only come from the template and rules.
-_PROBES = (
+PROBE_BRIEFS = (
     BriefSpec(ref="prefix-probe-a", topic="Apples"),
     BriefSpec(ref="prefix-probe-b", topic="Zebra crossings at night", audience="drivers", tone="dry",
               format="list", max_words=90, keywords=("light",), avoid=("fast",)),
@@ -23,7 +23,7 @@ MIN_TOKENS = 16
 
 def shared_prefix_ids(tokenizer: Any) -> list[int]:
     """The token ids that begin every rendered prompt (system rules, the user turn's opening); [] if few."""
-    rendered = [tokenizer(render_prompt(tokenizer, probe), add_special_tokens=False)["input_ids"] for probe in _PROBES]
+    rendered = [tokenizer(render_prompt(tokenizer, probe), add_special_tokens=False)["input_ids"] for probe in PROBE_BRIEFS]
     common = list(os.path.commonprefix(rendered))
     return common if len(common) >= MIN_TOKENS else []
 

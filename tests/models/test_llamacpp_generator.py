@@ -44,13 +44,15 @@ def test_the_default_writer_is_the_pinned_qwen_gguf(writer: LlamaCppGenerator) -
 def test_a_draft_is_the_content_alone_and_ends_where_the_answer_ended(writer: LlamaCppGenerator) -> None:
     (draft,) = writer.generate([GenerationRequest(TREES, 0, 11)])
     text = draft.text or ""
-    assert 30 <= len(text.split()) <= 260, text
+    # The budget (1.4 tokens a word of max_words) trims an overlong answer back to whole sentences.
+    assert 30 <= len(text.split()) <= 230, text
     lowered = text.lower()
     for echo in ("<brief>", "the brief", "here is", "here's", "sure!", "as an ai", "[insert"):
         assert echo not in lowered, (echo, text)
     assert "tree" in lowered
     assert text.rstrip()[-1] in ".!?\"')", text
-    assert draft.params["finish"] == "end of answer"
+    assert draft.params["finish"] in ("end of answer", "token limit: trimmed to the last complete sentence")
+    assert draft.params["token_budget"] == 296
     assert "<|im_start|>user" in draft.prompt and "Topic: Why cities should plant more street trees" in draft.prompt
 
 
@@ -70,8 +72,10 @@ def test_a_token_budget_that_runs_out_is_trimmed_to_a_whole_sentence(default_wri
     short.generation.max_new_tokens = 40
     writer = LlamaCppGenerator(short)
     (draft,) = writer.generate([GenerationRequest(TREES, 0, 11)])
-    assert draft.params["finish"] == "token limit: trimmed to the last complete sentence", draft.params
-    assert draft.text and draft.text.rstrip()[-1] in ".!?\"')"
+    # Either trimmed back to its last whole sentence or, when the budget ended on one, kept as it is.
+    assert draft.params["finish"].startswith("token limit"), draft.params
+    assert draft.params["token_budget"] == 40
+    assert draft.text and draft.text.rstrip()[-1] in ".!?\"')", draft.text
 
 
 def _write_peft_adapter(folder: Path, scale: float) -> None:
