@@ -53,9 +53,10 @@ def finished_draft(
     hit_token_limit: bool,
 ) -> GeneratedDraft:
     """A text draft from a model's raw answer: tidied (cleanup.clean_answer), with how it ended in its params."""
-    cleaned = clean_answer(answer, hit_token_limit=hit_token_limit)
+    cleaned = clean_answer(answer, hit_token_limit=hit_token_limit, max_words=request.brief.max_words)
     if cleaned.trimmed_to_sentence:
-        finish = "token limit: trimmed to the last complete sentence"
+        finish = ("token limit: trimmed to the last complete sentence" if hit_token_limit
+                  else "trimmed to the brief's max_words at a sentence end")
     else:
         finish = "token limit" if hit_token_limit else "end of answer"
     extra: dict[str, Any] = {"finish": finish}

@@ -40,7 +40,7 @@ class Cleaned:
     trimmed_to_sentence: bool = False
 
 
-def clean_answer(text: str, *, hit_token_limit: bool) -> Cleaned:
+def clean_answer(text: str, *, hit_token_limit: bool, max_words: int | None = None) -> Cleaned:
     """Strip code fences, wrapping quotes, a preamble and a sign-off to the requester; trim a cut-off end.
 
     When the model ran out of tokens the text stops wherever the budget ended, often mid-word: it is cut
@@ -68,6 +68,12 @@ def clean_answer(text: str, *, hit_token_limit: bool) -> Cleaned:
         if cut is not None and cut < len(body):
             removed.append(f"cut-off end: {body[cut:].strip()!r}")
             body, trimmed = body[:cut].rstrip(), True
+    if max_words and len(body.split()) > max_words:
+        # Small writers overshoot a length they were asked for; an editor cuts at a sentence, and so does this.
+        cut = _last_sentence_end(body, within_words=max_words)
+        if cut is not None:
+            removed.append(f"over {max_words} words: {len(body[cut:].split())} words after the last sentence that fits")
+            body, trimmed = body[:cut].rstrip(), True
     return Cleaned(body, tuple(removed), trimmed)
 
 
@@ -78,7 +84,9 @@ def _unquote(body: str, removed: list[str]) -> str:
     return body
 
 
-def _last_sentence_end(body: str) -> int | None:
-    """Where the last complete sentence ends, or None when there is none."""
+def _last_sentence_end(body: str, within_words: int | None = None) -> int | None:
+    """Where the last complete sentence ends (within the first `within_words` words), or None when none does."""
     ends = [match.end() for match in _SENTENCE_END.finditer(body)]
+    if within_words is not None:
+        ends = [end for end in ends if len(body[:end].split()) <= within_words]
     return ends[-1] if ends else None

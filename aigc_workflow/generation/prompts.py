@@ -44,10 +44,10 @@ def _listed(items: Iterable[str], special_tokens: Iterable[str]) -> str:
 
 
 def target_words(brief: BriefSpec) -> int | None:
-    """The length to ask for: 40% of the way into the brief's range. Small writers overshoot what they are
+    """The length to ask for: 30% of the way into the brief's range. Small writers overshoot what they are
     asked for (a 40-200 word post asked for "about 120" came back at 281 words), so the target sits low."""
     if brief.min_words and brief.max_words:
-        return brief.min_words + (brief.max_words - brief.min_words) * 2 // 5
+        return brief.min_words + (brief.max_words - brief.min_words) * 3 // 10
     if brief.max_words:
         return max(1, brief.max_words // 2)
     return None
@@ -63,11 +63,11 @@ def length_requirement(brief: BriefSpec) -> str | None:
 
 
 def token_budget(brief: BriefSpec, limit: int) -> int:
-    """New tokens a draft may take: the brief's longest text (about 1.35 tokens a word in English) and a little
+    """New tokens a draft may take: the brief's longest text (about 1.2-1.35 tokens a word in English) and a little
     room for a heading, never more than the configured limit. A draft that runs past it is trimmed."""
     if not brief.max_words:
         return limit
-    return min(limit, int(brief.max_words * 1.4) + 16)
+    return min(limit, int(brief.max_words * 1.3) + 16)
 
 
 def build_messages(brief: BriefSpec, special_tokens: Iterable[str] = ()) -> list[dict[str, str]]:
@@ -85,7 +85,7 @@ def build_messages(brief: BriefSpec, special_tokens: Iterable[str] = ()) -> list
         ("Topic", clean(brief.topic) or "(none given)"),
         ("Tone", clean(brief.tone)),
         ("Length", length_requirement(brief)),
-        ("Use these words", _listed(brief.keywords, special) or None),
+        ("Use these exact words", _listed(brief.keywords, special) or None),
         ("Never use these words", _listed(brief.avoid, special) or None),
     ]
     request = "\n".join(f"{name}: {value}" for name, value in lines if value)

@@ -39,8 +39,8 @@ class OriginalityScorer:
     """value = 1 - max(similarity to any other text) in [0, 1]; higher is better.
 
     similarity is the larger of the embedding cosine and the word 3-gram Jaccard overlap, taken over
-    every published text and every other non-empty draft in the batch (so two identical drafts both
-    score 0).
+    every published text and every non-empty draft of another brief in the batch (so the same text drafted
+    for two briefs scores 0 on both; a brief's own candidates are alternatives and are not compared).
     """
 
     name = "originality"
@@ -107,7 +107,9 @@ class OriginalityScorer:
                 similarity = jaccard(draft_grams[index], grams)
                 candidates.append((float(published_cos[row, p]), similarity, "published", published_at[p][0]))
             for other in live:
-                if other != index:
+                # A brief's own candidates are alternatives, one of which is published (ranking): they are
+                # meant to be alike, and comparing them rejected both (originality 0.03-0.10, writer eval).
+                if other != index and items[other].brief.ref != items[index].brief.ref:
                     cos = float(batch_cos[row, row_of[other]])
                     candidates.append((cos, jaccard(draft_grams[index], draft_grams[other]), "batch", other))
             if not candidates:

@@ -116,6 +116,7 @@ def test_finetune_killed_during_training_leaves_no_half_version_and_a_rerun_work
     env = {k: v for k, v in prefect_server.env().items() if not k.startswith("AIGC_")}
     env.update({"AIGC_HOME": str(home), "AIGC_DATABASE_URL": sqlite_url, "AIGC_CONFIG": "/nonexistent/aigc.toml",
                 "AIGC_MODEL_CACHE": str(model_cache), "AIGC_TEXT_SCORERS": '["format"]', "HF_HUB_OFFLINE": "1",
+                "AIGC_TEXT_MODEL": "bundled:smollm2-135m-instruct",
                 "AIGC_FINETUNE__BATCH_SIZE": "2", "AIGC_FINETUNE__MAX_LENGTH": "64",
                 "AIGC_FINETUNE__EVAL_BRIEFS": "1", "AIGC_FINETUNE__EVAL_MAX_NEW_TOKENS": "4"})
     command = [*AIGC, "finetune", "--sft-steps", "1", "--preference-steps", "0", "--json"]

@@ -37,6 +37,8 @@ def loop_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_url: str, m
     for key, value in {
         "AIGC_HOME": str(tmp_path / "home"),
         "AIGC_MODEL_CACHE": str(model_cache),
+        # The loop's plumbing on the small writer; the default writer's fine-tune is its own slow test.
+        "AIGC_TEXT_MODEL": "bundled:smollm2-135m-instruct",
         "AIGC_DATABASE_URL": sqlite_url,
         "AIGC_TEXT_SCORERS": '["toxicity", "format"]',
         "AIGC_GENERATION__MAX_NEW_TOKENS": "24",

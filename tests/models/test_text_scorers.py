@@ -123,13 +123,21 @@ def test_originality_flags_copies_not_unrelated_text(settings) -> None:
 
 
 def test_originality_flags_identical_drafts_in_a_batch(settings) -> None:
-    items = [ScoringItem(SOLAR, SOLAR_DRAFT), ScoringItem(KNITTING, PUBLISHED[1]), ScoringItem(SOLAR, SOLAR_DRAFT)]
+    other_brief = SOLAR.model_copy(update={"ref": "solar-again"})
+    items = [ScoringItem(SOLAR, SOLAR_DRAFT), ScoringItem(KNITTING, PUBLISHED[1]),
+             ScoringItem(other_brief, SOLAR_DRAFT)]
     first, other, second = run(settings, "originality", items)
     assert first.value == pytest.approx(0.0, abs=1e-5) and second.value == pytest.approx(0.0, abs=1e-5)
     assert first.details["closest"] == {"source": "batch", "index": 2, "cosine": pytest.approx(1.0, abs=1e-5),
                                         "jaccard": 1.0}
     assert second.details["closest"]["index"] == 0
     assert other.value > 0.5
+
+
+def test_a_briefs_own_candidates_are_alternatives_not_copies(settings) -> None:
+    items = [ScoringItem(SOLAR, SOLAR_DRAFT), ScoringItem(SOLAR, SOLAR_DRAFT + " Charge on the go.")]
+    first, second = run(settings, "originality", items)
+    assert first.value == 1.0 and second.value == 1.0 and first.details["compared_with"] == 0
 
 
 # --- detoxify: no checkpoint offline, and the real code path on a tiny checkpoint built here ---

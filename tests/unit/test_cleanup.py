@@ -59,3 +59,8 @@ def test_a_closing_placeholder_for_the_sender_is_dropped() -> None:
 def test_a_closing_your_name_line_is_dropped() -> None:
     assert clean_answer("Thanks for your patience.\n\nBest regards,\n\nYour Name", hit_token_limit=False).text == (
         "Thanks for your patience.\n\nBest regards,")
+
+
+def test_a_draft_over_the_briefs_length_is_cut_at_a_sentence_that_fits() -> None:
+    cleaned = clean_answer("One two three. Four five six. Seven eight nine ten.", hit_token_limit=False, max_words=7)
+    assert cleaned.text == "One two three. Four five six." and cleaned.trimmed_to_sentence

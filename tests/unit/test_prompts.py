@@ -64,8 +64,8 @@ def test_messages_state_every_field():
         "Audience: office workers",
         "Topic: Cycling to work",
         "Tone: upbeat",
-        "Length: about 56 words, 3 to 4 sentences",
-        'Use these words: "health", "commute"',
+        "Length: about 52 words, 3 to 4 sentences",
+        'Use these exact words: "health", "commute"',
         'Never use these words: "cheap", "dangerous"',
     ]
 
@@ -93,7 +93,7 @@ def test_optional_fields_are_left_out_and_audience_defaults():
     text = build_messages(brief())[1]["content"]
     assert f"Audience: {DEFAULT_AUDIENCE}" in text
     assert f"Format: {DEFAULT_FORMAT}" in text
-    for absent in ("Tone:", "Use these words", "Never use these words"):
+    for absent in ("Tone:", "Use these exact words", "Never use these words"):
         assert absent not in text
 
 
