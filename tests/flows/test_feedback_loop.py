@@ -27,8 +27,20 @@ BRIEFS = [
 ]
 
 
+SMALL_WRITER = "bundled:smollm2-135m-instruct"
+DEFAULT_WRITER = "bundled:qwen2.5-coder-1.5b-instruct"
+
+
+# The loop on the small writer (transformers), and on the default writer: llama.cpp drafts, a PEFT adapter
+# trained on its dequantised weights, converted to a GGUF LoRA, and both sides of the evaluation on llama.cpp.
+@pytest.fixture(params=[SMALL_WRITER, DEFAULT_WRITER], ids=["small-writer", "default-writer"])
+def writer(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-def loop_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_url: str, model_cache: Path) -> Iterator[Path]:
+def loop_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_url: str, model_cache: Path,
+             writer: str) -> Iterator[Path]:
     """One database is enough here: the database layer is tested on both elsewhere; this tests the loop."""
     from aigc_workflow import workers
     from aigc_workflow.settings import get_settings
@@ -37,8 +49,7 @@ def loop_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_url: str, m
     for key, value in {
         "AIGC_HOME": str(tmp_path / "home"),
         "AIGC_MODEL_CACHE": str(model_cache),
-        # The loop's plumbing on the small writer; the default writer's fine-tune is its own slow test.
-        "AIGC_TEXT_MODEL": "bundled:smollm2-135m-instruct",
+        "AIGC_TEXT_MODEL": writer,
         "AIGC_DATABASE_URL": sqlite_url,
         "AIGC_TEXT_SCORERS": '["toxicity", "format"]',
         "AIGC_GENERATION__MAX_NEW_TOKENS": "24",
@@ -66,7 +77,7 @@ def cli(*args: str) -> str:
     return result.stdout
 
 
-def test_feedback_flows_back_into_the_generator(loop_env: Path, sqlite_url: str, tmp_path: Path,
+def test_feedback_flows_back_into_the_generator(loop_env: Path, sqlite_url: str, tmp_path: Path, writer: str,
                                                 flow_artifacts) -> None:  # type: ignore[no-untyped-def]
     assert finetune(FinetuneConfig())["status"] == "skipped"  # no feedback yet: nothing changes
     assert json.loads(cli("models", "list", "--json")) == []
@@ -95,6 +106,8 @@ def test_feedback_flows_back_into_the_generator(loop_env: Path, sqlite_url: str,
     assert evaluation["briefs"] and len(evaluation["briefs"]) == 2
     assert evaluation["candidate"]["drafts"] == evaluation["incumbent"]["drafts"] == 2
     assert Path(version["path"], "adapter_model.safetensors").is_file()
+    if writer == DEFAULT_WRITER:
+        assert Path(version["path"], ".lora.gguf").is_file(), "the version drafts through llama.cpp"
 
     cli("models", "promote", str(result["version_id"]))
     listed = {v["id"]: v for v in json.loads(cli("models", "list", "--json"))}
@@ -109,4 +122,4 @@ def test_feedback_flows_back_into_the_generator(loop_env: Path, sqlite_url: str,
     assert json.loads(cli("models", "show", str(result["version_id"]), "--json"))["status"] == "retired"
     third = content_batch(ContentBatchConfig(candidates=1, seed=3, brief_refs=["trees"]))
     drafts = json.loads(cli("drafts", "list", "--batch", str(third["batch_id"]), "--json"))
-    assert all(d["model_version"].startswith("bundled:smollm2-135m-instruct@") for d in drafts)
+    assert all(d["model_version"].startswith(f"{writer}@") for d in drafts)
