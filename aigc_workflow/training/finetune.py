@@ -36,10 +36,11 @@ def training_args(config: FinetuneSettings, cuda: bool, output_dir: str, steps: 
     return {
         "output_dir": output_dir,
         "max_steps": steps,
-        # On a CPU one example at a time, accumulated to the batch: the same update with a quarter of the
-        # activation memory (a 1.5B writer at batch 4 x 350 tokens would need ~15 GB, at 1 x 4 ~8 GB).
-        "per_device_train_batch_size": config.batch_size if cuda else 1,
-        "gradient_accumulation_steps": 1 if cuda else config.batch_size,
+        # On a CPU two examples at a time, accumulated to the batch: about the same update with half the
+        # activation memory (a 1.5B writer at batch 4 x 350 tokens would need ~15 GB). Two, not one: KTO's
+        # KL term needs more than one example per forward pass.
+        "per_device_train_batch_size": config.batch_size if cuda else min(2, config.batch_size),
+        "gradient_accumulation_steps": 1 if cuda else max(1, config.batch_size // 2),
         "learning_rate": config.learning_rate,
         "lr_scheduler_type": "constant",
         "warmup_steps": 0,
