@@ -33,7 +33,9 @@ DEFAULT_WRITER = "bundled:qwen2.5-coder-1.5b-instruct"
 
 # The loop on the small writer (transformers), and on the default writer: llama.cpp drafts, a PEFT adapter
 # trained on its dequantised weights, converted to a GGUF LoRA, and both sides of the evaluation on llama.cpp.
-@pytest.fixture(params=[SMALL_WRITER, DEFAULT_WRITER], ids=["small-writer", "default-writer"])
+# The default writer's loop converts 1.5B weights and trains them on a CPU: about 10 minutes on 2 idle cores.
+@pytest.fixture(params=[SMALL_WRITER, pytest.param(DEFAULT_WRITER, marks=pytest.mark.timeout(2400))],
+                ids=["small-writer", "default-writer"])
 def writer(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
