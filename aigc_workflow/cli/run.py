@@ -49,12 +49,13 @@ def run(
 
     from aigc_workflow.batch import UnknownBriefs
     from aigc_workflow.models.registry import RegistryError
+    from aigc_workflow.generation.llamacpp import LlamaCppUnavailable
     from aigc_workflow.models.bundled import BundledModelMissing
 
     try:
         with database_errors(), run_settings():
             summary = content_batch.with_options(task_runner=make_task_runner(settings()))(config)
-    except (ValueError, RegistryError, UnknownBriefs, BundledModelMissing) as error:
+    except (ValueError, RegistryError, UnknownBriefs, BundledModelMissing, LlamaCppUnavailable) as error:
         # A bad model spec or a missing model is the user's to fix: one line, not a traceback.
         fail(f"{type(error).__name__}: {error}")
     if json_out:
