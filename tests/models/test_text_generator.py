@@ -9,6 +9,7 @@ import pytest
 from aigc_workflow.briefs import BriefSpec
 from aigc_workflow.generation import create_generator
 from aigc_workflow.generation.base import GenerationRequest
+from aigc_workflow.generation.prompts import PROMPT_VERSION
 from aigc_workflow.generation.text import SAMPLER, TextGenerator
 from aigc_workflow.models import convert
 from aigc_workflow.models.specs import RegisteredModel
@@ -59,7 +60,11 @@ def test_same_seed_same_draft_and_drafts_record_lineage(generator):
     draft = first[0]
     assert draft.request.seed == 1234 and draft.request is request
     assert draft.model_version == generator.model_version
-    assert draft.params == {"max_new_tokens": 24, "temperature": 0.8, "top_p": 0.95, "sampler": SAMPLER}
+    sampling = {"max_new_tokens": 24, "temperature": 0.8, "top_p": 0.95, "sampler": SAMPLER}
+    assert {key: draft.params[key] for key in sampling} == sampling
+    # Lineage also names the back-end, the prompt's version and how the answer ended.
+    assert draft.params["backend"] == "transformers" and draft.params["prompt"] == PROMPT_VERSION
+    assert draft.params["finish"] in {"token limit", "end of answer"} or draft.params["finish"].startswith("token limit:")
     assert "<|im_start|>assistant" in draft.prompt and "Why cycling to work" in draft.prompt
     assert "<|im_start|>" not in draft.text
     other = generator.generate([GenerationRequest(CYCLING, candidate_index=1, seed=98765)])
