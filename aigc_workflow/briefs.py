@@ -15,11 +15,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 MAX_TOPIC_CHARS = 2000
+MAX_FACT_CHARS = 500
+MAX_FACTS = 50
 MAX_FILE_BYTES = 20 * 1024 * 1024
 CHANNEL_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 LIST_SEPARATOR = ";"
 NOT_HASHED = {"publish"}  # fields that do not shape generation (see BriefSpec.content_hash)
+HASHED_WHEN_GIVEN = {"facts"}  # fields added later: hashed only when not empty (see BriefSpec.content_hash)
 
 
 def clean_text(value: str) -> str:
@@ -46,6 +49,9 @@ class BriefSpec(BaseModel):
     max_words: int | None = Field(None, ge=1, le=5000)
     keywords: tuple[str, ...] = ()
     avoid: tuple[str, ...] = ()
+    facts: tuple[str, ...] = Field(
+        (), description="Statements the content may rely on (prices, dates, opening hours, names, figures)."
+    )
     channel: str | None = Field(None, pattern=CHANNEL_PATTERN, description="Where it publishes (a-z, 0-9, _ and -).")
     candidates: int | None = Field(None, ge=1, le=64)
     publish: int | None = Field(
@@ -77,6 +83,28 @@ class BriefSpec(BaseModel):
                 words.append(item)
         return tuple(words)
 
+    @field_validator("facts", mode="before")
+    @classmethod
+    def _facts(cls, value: Any) -> Any:
+        if value is None or value == "":
+            return ()
+        if isinstance(value, str):
+            value = value.split(LIST_SEPARATOR)
+        if not isinstance(value, (list, tuple)):
+            raise ValueError("must be a list of statements")
+        facts = []
+        for index, item in enumerate(value, start=1):
+            if not isinstance(item, str):
+                raise ValueError(f"must be a list of strings, got {type(item).__name__} (fact {index})")
+            item = clean_text(item)
+            if len(item) > MAX_FACT_CHARS:
+                raise ValueError(f"fact {index} has {len(item)} characters; at most {MAX_FACT_CHARS} each")
+            if item:
+                facts.append(item)
+        if len(facts) > MAX_FACTS:
+            raise ValueError(f"has {len(facts)} facts; at most {MAX_FACTS}")
+        return tuple(facts)
+
     @model_validator(mode="after")
     def _bounds(self) -> BriefSpec:
         if self.min_words and self.max_words and self.min_words > self.max_words:
@@ -87,9 +115,11 @@ class BriefSpec(BaseModel):
         """Changes whenever anything that shapes generation changes.
 
         `publish` is left out: how many drafts go out does not change what is drafted, and leaving it out
-        keeps the hash (part of every draft's cache key) of every brief stored before it existed.
+        keeps the hash (part of every draft's cache key) of every brief stored before it existed. Fields added
+        later (`facts`) are hashed only when given, for the same reason: a brief without them hashes as before.
         """
-        payload = json.dumps(self.model_dump(mode="json", exclude=NOT_HASHED), sort_keys=True, ensure_ascii=False)
+        exclude = NOT_HASHED | {name for name in HASHED_WHEN_GIVEN if not getattr(self, name)}
+        payload = json.dumps(self.model_dump(mode="json", exclude=exclude), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(payload.encode()).hexdigest()
 
 

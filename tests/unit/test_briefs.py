@@ -140,3 +140,59 @@ def test_broken_csv_names_the_line_where_it_broke(tmp_path: Path) -> None:
     path = write(tmp_path, "b.csv", 'ref,topic\na,fine\nb,"unclosed\n')
     with pytest.raises(BriefFileError, match="line 3: not valid CSV"):
         load_briefs(path)
+
+
+def test_facts_are_a_yaml_list_of_statements_or_a_semicolon_separated_csv_cell() -> None:
+    (from_yaml,) = parse_yaml(
+        "- ref: spring\n  topic: Spring opening at Rosa's Bakery\n"
+        "  facts:\n    - Rosa's Bakery opens at 7:00, Monday to Saturday.\n    - A sourdough loaf costs 4.50 EUR.\n"
+    )
+    assert from_yaml.facts == ("Rosa's Bakery opens at 7:00, Monday to Saturday.", "A sourdough loaf costs 4.50 EUR.")
+    (from_csv,) = parse_csv('ref,topic,facts\nspring,Spring,"Opens at 7:00, Monday to Saturday; Loaf: 4.50 EUR;"\n')
+    assert from_csv.facts == ("Opens at 7:00, Monday to Saturday", "Loaf: 4.50 EUR")
+    assert parse_csv("ref,topic,facts\na,t,\n")[0].facts == ()  # empty cell: none
+    assert BriefSpec(ref="r", topic="t").facts == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("- ref: a\n  topic: t\n  facts: [1, 2]\n",
+         "item 1, line 3: field 'facts': must be a list of strings, got int (fact 1)"),
+        ("- ref: a\n  topic: t\n  facts: {price: 3}\n", "item 1, line 3: field 'facts': must be a list of statements"),
+        ("- ref: a\n  topic: t\n  facts: [ok, '" + "x" * 501 + "']\n",
+         "item 1, line 3: field 'facts': fact 2 has 501 characters; at most 500 each"),
+        ("- ref: a\n  topic: t\n  facts: [" + ", ".join(f"f{i}" for i in range(51)) + "]\n",
+         "item 1, line 3: field 'facts': has 51 facts; at most 50"),
+        ("- ref: a\n  topic: t\n  facts: [\"bad\\x00fact\"]\n", "field 'facts': contains control character"),
+    ],
+)
+def test_facts_errors_name_item_line_and_field(tmp_path: Path, text: str, expected: str) -> None:
+    with pytest.raises(BriefFileError) as caught:
+        load_briefs(write(tmp_path, "briefs.yaml", text))
+    assert expected in str(caught.value)
+
+
+def test_facts_errors_in_csv_name_the_line_and_field(tmp_path: Path) -> None:
+    path = write(tmp_path, "b.csv", f"ref,topic,facts\na,t,fine\nb,t,ok;{'y' * 600}\n")
+    with pytest.raises(BriefFileError, match="line 3: field 'facts': fact 2 has 600 characters"):
+        load_briefs(path)
+
+
+def test_a_fact_may_be_a_long_sentence_and_fifty_facts_are_allowed() -> None:
+    brief = BriefSpec(ref="r", topic="t", facts=["z" * 500] * 50)
+    assert len(brief.facts) == 50
+
+
+def test_content_hash_leaves_out_facts_when_there_are_none_and_includes_them_when_given() -> None:
+    # Stored drafts' cache keys contain their brief's hash: adding the field must not change any existing hash.
+    brief = BriefSpec(ref="r", topic="t", keywords=("k",), channel="blog")
+    assert BriefSpec(ref="r", topic="t", keywords=("k",), channel="blog", facts=()).content_hash() == (
+        "36fa0b5625ec454014f9a4833ab35b61b7f03a05794cac95ccd949fa2a403036"
+    )
+    assert parse_csv("ref,topic,keywords,channel,facts\nr,t,k,blog,\n")[0].content_hash() == brief.content_hash()
+    with_facts = BriefSpec(ref="r", topic="t", keywords=("k",), channel="blog", facts=("Opens at 7:00.",))
+    assert with_facts.content_hash() != brief.content_hash()
+    assert with_facts.content_hash() != BriefSpec(
+        ref="r", topic="t", keywords=("k",), channel="blog", facts=("Opens at 8:00.",)
+    ).content_hash()
