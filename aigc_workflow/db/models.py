@@ -80,6 +80,8 @@ class Brief(Base):
     max_words: Mapped[int | None]
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
     avoid: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Statements the content may rely on; the server default fills the rows stored before the column existed.
+    facts: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     channel: Mapped[str | None] = mapped_column(String(100))
     candidates: Mapped[int | None]
     publish: Mapped[int | None]  # how many of its candidates publish; None means 1

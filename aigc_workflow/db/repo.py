@@ -49,6 +49,7 @@ def upsert_briefs(specs: Sequence[BriefSpec], *, session: Session) -> ImportResu
         values: dict[str, Any] = spec.model_dump()
         values["keywords"] = list(spec.keywords)
         values["avoid"] = list(spec.avoid)
+        values["facts"] = list(spec.facts)
         values["modality"] = Modality(spec.modality)
         digest = spec.content_hash()
         brief = existing.get(spec.ref)

@@ -46,3 +46,27 @@ def test_ensure_schema_upgrades_embedded_sqlite_but_asks_before_touching_postgre
     migrate.downgrade(postgres_url, "base")
     with pytest.raises(migrate.SchemaOutOfDate, match="run `aigc db upgrade`"):
         migrate.ensure_schema(postgres_url)
+
+
+def test_0004_gives_stored_briefs_no_facts_and_keeps_their_hash(db_url: str) -> None:
+    from aigc_workflow.briefs import BriefSpec
+    from aigc_workflow.db import repo
+    from aigc_workflow.db.session import session_scope
+
+    migrate.downgrade(db_url, "0003")
+    assert "facts" not in {c["name"] for c in sa.inspect(get_engine(db_url)).get_columns("briefs")}
+    spec = BriefSpec(ref="old", topic="Stored before facts", keywords=("k",))
+    with get_engine(db_url).begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO briefs (ref, modality, topic, keywords, avoid, content_hash, created_at, updated_at) "
+            "VALUES ('old', 'text', 'Stored before facts', '[\"k\"]', '[]', :digest, :now, :now)"
+        ), {"digest": spec.content_hash(), "now": "2026-12-01 00:00:00+00:00"})
+    migrate.upgrade(db_url)
+    with session_scope(db_url) as session:
+        (brief,) = repo.list_briefs(session=session)
+        assert brief.facts == []
+        assert repo.brief_to_spec(brief) == spec
+        assert repo.brief_to_spec(brief).content_hash() == brief.content_hash
+    migrate.downgrade(db_url, "0003")
+    assert "facts" not in {c["name"] for c in sa.inspect(get_engine(db_url)).get_columns("briefs")}
+    migrate.upgrade(db_url)
