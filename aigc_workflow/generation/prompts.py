@@ -22,6 +22,7 @@ SYSTEM_PROMPT = (
 PROMPT_VERSION = "plain-v2"
 DEFAULT_AUDIENCE = "a general audience"
 DEFAULT_FORMAT = "short text"
+FACTS_LABEL = "Facts (use only these; invent no other names, dates, prices or figures)"
 
 # Chat-control markers such as <|im_start|> or [INST]: in brief text they could open a fake system turn
 # once the rendered prompt is tokenised, so they are defused wherever they appear.
@@ -38,9 +39,9 @@ def sanitize(value: str, special_tokens: Iterable[str] = ()) -> str:
     return _SPACE.sub(" ", value).strip()
 
 
-def _listed(items: Iterable[str], special_tokens: Iterable[str]) -> str:
+def _listed(items: Iterable[str], special_tokens: Iterable[str], separator: str = ", ") -> str:
     cleaned = [sanitize(item, special_tokens) for item in items]
-    return ", ".join(f'"{item}"' for item in cleaned if item)
+    return separator.join(f'"{item}"' for item in cleaned if item)
 
 
 def target_words(brief: BriefSpec) -> int | None:
@@ -83,6 +84,9 @@ def build_messages(brief: BriefSpec, special_tokens: Iterable[str] = ()) -> list
         ("Format", text_format),
         ("Audience", audience),
         ("Topic", clean(brief.topic) or "(none given)"),
+        # Facts are sentences that may hold commas: quoted one by one and joined with "; ". No facts, no line,
+        # so a brief without them renders exactly as before.
+        (FACTS_LABEL, _listed(brief.facts, special, "; ") or None),
         ("Tone", clean(brief.tone)),
         ("Length", length_requirement(brief)),
         ("Use these exact words", _listed(brief.keywords, special) or None),
