@@ -47,5 +47,10 @@ def list_(json_out: bool = JsonOption) -> None:
         rows = [brief_json(b) for b in list_briefs(session=session)]
     if json_out:
         print_json(rows)
-    else:
-        print_table(rows, ["id", "ref", "modality", "channel", "topic"])
+        return
+    columns = ["id", "ref", "modality", "channel", "topic"]
+    if any(row["facts"] for row in rows):
+        # One cell per brief, facts as the CSV column writes them; briefs without facts list as before.
+        columns.append("facts")
+        rows = [{**row, "facts": "; ".join(row["facts"]) or None} for row in rows]
+    print_table(rows, columns)

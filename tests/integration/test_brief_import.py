@@ -58,3 +58,45 @@ def test_cli_bad_file_imports_nothing_and_names_line_and_field(tmp_path: Path, c
     assert f"{path}: item 3, line 8: field 'max_words'" in result.output
     listed = runner.invoke(app, ["brief", "list", "--json"], env=cli_env)
     assert json.loads(listed.stdout) == []
+
+
+FACTS = (
+    "- ref: spring\n  topic: Spring opening at Rosa's Bakery\n"
+    "  facts: [\"Rosa's Bakery opens at 7:00, Monday to Saturday.\", \"A loaf costs 4.50 EUR.\"]\n"
+    "- ref: plain\n  topic: Better sleep\n"
+)
+
+
+def test_facts_round_trip_through_the_database_and_the_cli(tmp_path: Path, cli_env: dict[str, str],
+                                                           db_url: str) -> None:
+    runner = CliRunner()
+    path = tmp_path / "briefs.yaml"
+    path.write_text(FACTS)
+    assert runner.invoke(app, ["brief", "import", str(path)], env=cli_env).exit_code == 0
+    with session_scope(db_url) as session:
+        spring, plain = repo.list_briefs(session=session)
+        assert spring.facts == ["Rosa's Bakery opens at 7:00, Monday to Saturday.", "A loaf costs 4.50 EUR."]
+        assert plain.facts == []
+        assert repo.brief_to_spec(spring).facts == tuple(spring.facts)
+        assert repo.brief_to_spec(spring).content_hash() == spring.content_hash
+    rows = json.loads(runner.invoke(app, ["brief", "list", "--json"], env=cli_env).stdout)
+    assert [r["facts"] for r in rows] == [list(spring.facts), []]
+    table = runner.invoke(app, ["brief", "list"], env={**cli_env, "COLUMNS": "400"})
+    assert "facts" in table.output
+    assert "Rosa's Bakery opens at 7:00, Monday to Saturday.; A loaf costs 4.50 EUR." in table.output
+    # Changed facts are a changed brief (new hash); the same facts again change nothing.
+    path.write_text(FACTS.replace("4.50", "4.80"))
+    assert "0 created, 1 updated, 1 unchanged" in runner.invoke(app, ["brief", "import", str(path)],
+                                                                env=cli_env).output
+    assert "0 created, 0 updated, 2 unchanged" in runner.invoke(app, ["brief", "import", str(path)],
+                                                                env=cli_env).output
+
+
+def test_briefs_without_facts_list_as_before(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    runner = CliRunner()
+    path = tmp_path / "briefs.yaml"
+    path.write_text(GOOD)
+    runner.invoke(app, ["brief", "import", str(path)], env=cli_env)
+    table = runner.invoke(app, ["brief", "list"], env={**cli_env, "COLUMNS": "400"})
+    assert table.exit_code == 0, table.output
+    assert "facts" not in table.output
