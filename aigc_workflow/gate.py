@@ -43,12 +43,21 @@ def decide(
         result = scores.get(name)
         if result is None or result.value is None or not math.isfinite(result.value):
             continue
+        why = _problems(result)
         if bound.min is not None and result.value < bound.min:
-            rejections.append(f"{name} {result.value:.3f} is below the minimum {bound.min:g}")
+            rejections.append(f"{name} {result.value:.3f} is below the minimum {bound.min:g}{why}")
         if bound.max is not None and result.value > bound.max:
-            rejections.append(f"{name} {result.value:.3f} is above the maximum {bound.max:g}")
+            rejections.append(f"{name} {result.value:.3f} is above the maximum {bound.max:g}{why}")
     if rejections:
         return Verdict(REJECTED, tuple(rejections + holds))
     if holds:
         return Verdict(HELD, tuple(holds))
     return Verdict(APPROVED, ("all checks passed",))
+
+
+def _problems(result: ScoreResult) -> str:
+    """A scorer's own plain-words account of what failed (its details' "problems"), for the reason line."""
+    problems = result.details.get("problems") if isinstance(result.details, dict) else None
+    if not problems or not isinstance(problems, list):
+        return ""
+    return ": " + "; ".join(str(problem) for problem in problems)

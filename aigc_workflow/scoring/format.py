@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 
 from aigc_workflow.briefs import BriefSpec
 from aigc_workflow.scoring.base import ScoreResult, ScoringContext, ScoringItem
+from aigc_workflow.text_formats import shape_of, shape_problems
 
 if TYPE_CHECKING:
     from aigc_workflow.settings import Settings
 
-VERSION = "rules-1"
+VERSION = "rules-2"  # 2: the shape of the brief's format (text_formats.py)
 _WORD = re.compile(r"\w+(?:['\u2019-]\w+)*")
 # Degenerate generation (a loop) repeats phrases far more than prose does; prose of a few hundred
 # words repeats a 3-gram like "one of the" a handful of times at most, never a tenth of all 3-grams.
@@ -93,6 +94,10 @@ def format_checks(text: str | None, brief: BriefSpec) -> list[Check]:
         checks.append(Check("avoid", not found, problem))
     problem = repetition_problem(tokens)
     checks.append(Check("repetition", problem is None, problem and f"degenerate repetition: {problem}"))
+    shape = shape_of(brief.format)
+    if shape is not None:
+        misfits = shape_problems(text, shape)
+        checks.append(Check("shape", not misfits, "; ".join(misfits) or None))
     return checks
 
 
@@ -116,7 +121,7 @@ class FormatScorer:
             details = {
                 "words": len(words(item.text or "")),
                 "checks": {check.name: check.passed for check in checks},
-                "failed": [check.problem for check in checks if not check.passed],
+                "problems": [check.problem for check in checks if not check.passed],
             }
             results.append(ScoreResult(self.name, round(passed / len(checks), 6), "rules", VERSION, details))
         return results

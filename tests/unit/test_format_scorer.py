@@ -43,15 +43,20 @@ def scorer(tmp_path) -> FormatScorer:
         ("great great great great deal", {}, 0.5, ["'great' repeats 4 times in a row"]),
         (PROSE + " " + PROSE + " " + PROSE, {}, 0.5, ["degenerate repetition"]),
         ("Short and fine.", {"min_words": 1, "max_words": 3}, 1.0, []),
+        # The shape of the brief's format (aigc_workflow/text_formats.py): only letters greet their readers.
+        ("Dear members,\n" + PROSE, {"format": "newsletter paragraph"}, 2 / 3, ["does not open with a greeting"]),
+        ("Dear members,\n" + PROSE, {"format": "welcome email"}, 1.0, []),
+        ("Subject: Solar\n" + PROSE, {"format": "announcement on our website"}, 2 / 3, ["has no subject line"]),
+        ("1. Solar panels help.\n2. They pay back.", {"format": "social media post"}, 2 / 3, ["prose, not a list"]),
     ],
 )
 def test_format_table(scorer, text, fields, value, failed) -> None:
     [result] = scorer.score([ScoringItem(brief(**fields), text)], ScoringContext())
     assert result.value == pytest.approx(value, abs=1e-6)
     assert result.error is None
-    assert (result.model, result.version) == ("rules", "rules-1")
-    assert len(result.details["failed"]) == len(failed)
-    for expected, actual in zip(failed, result.details["failed"], strict=True):
+    assert (result.model, result.version) == ("rules", "rules-2")
+    assert len(result.details["problems"]) == len(failed)
+    for expected, actual in zip(failed, result.details["problems"], strict=True):
         assert expected in actual
 
 

@@ -1,0 +1,101 @@
+"""Meta talk: a draft that talks about its brief or its writing, or talks like an assistant, instead of being content."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from aigc_workflow.briefs import BriefSpec
+from aigc_workflow.scoring.base import ScoreResult, ScoringContext, ScoringItem
+from aigc_workflow.scoring.format import Check, words
+
+if TYPE_CHECKING:
+    from aigc_workflow.settings import Settings
+
+VERSION = "rules-1"
+# Markup and wording of the prompt itself, which only a writer that echoes its instructions would print.
+_PROMPT_ECHO = re.compile(
+    r"</?(?:brief|topic|audience|tone|format|system|user|assistant|im_start|im_end)\b[^>]*>|<\|[a-z_]+\|>"
+    r"|\bthe (?:brief|prompt)\b|\bword count\b"
+    r"|^\s*(?:topic|audience|tone|format|length|keywords|title|subject line)\s*:",
+    re.IGNORECASE | re.MULTILINE,
+)
+# The writer speaking as an assistant to whoever asked, not as the team to its readers.
+_ASSISTANT_TALK = re.compile(
+    r"\bas an ai\b|\b(?:i am|i'm) (?:an ai|a language model|here to help|happy to help|glad to help)\b"
+    r"|\bhere(?:'s| is| are) (?:a|an|the|your|some)\b[^.\n]{0,60}\b(?:post|email|draft|text|version|content"
+    r"|description|announcement|paragraph|message)\b"
+    r"|\b(?:i hope (?:this|that) helps|let me know if|feel free to (?:adjust|modify|edit))\b",
+    re.IGNORECASE,
+)
+# Stock phrases an editor strikes on sight: they say nothing to the reader.
+_BOILERPLATE = re.compile(
+    r"\bi hope (?:this|the|my) (?:email|message|letter|note) finds you well\b|\bwelcome to (?:our|my|this) blog post\b"
+    r"|\bin this (?:blog )?post,? (?:we|i)(?:'ll| will)\b",
+    re.IGNORECASE,
+)
+_SALUTATION = re.compile(r"^\s*(?:dear|hello|hi|hey|greetings|to)\b\s+(?P<who>[^\n,:!]{3,120})", re.IGNORECASE)
+# A salutation that copies this many words in a row of the brief's audience (a description, not a name)
+# or of its topic addresses the readers by the brief's wording: "Dear existing dental patients,".
+AUDIENCE_ECHO_WORDS = 3
+TOPIC_ECHO_WORDS = 5
+
+
+def copies_words(text: str, source: str, run: int) -> str | None:
+    """The first run of `run` words (case-insensitive) that `text` copies from `source`, or None."""
+    said = [w.lower() for w in words(text)]
+    asked = [w.lower() for w in words(source)]
+    grams = {tuple(asked[i:i + run]) for i in range(len(asked) - run + 1)}
+    for i in range(len(said) - run + 1):
+        if tuple(said[i:i + run]) in grams:
+            return " ".join(words(text)[i:i + run])
+    return None
+
+
+def meta_checks(text: str | None, brief: BriefSpec) -> list[Check]:
+    body = (text or "").strip()
+    checks = []
+    echo = sorted({m.group(0).strip() for m in _PROMPT_ECHO.finditer(body)})
+    checks.append(Check("no_prompt_echo", not echo,
+                        "echoes the prompt: " + ", ".join(repr(e) for e in echo) if echo else None))
+    talk = sorted({m.group(0).strip() for m in _ASSISTANT_TALK.finditer(body)})
+    checks.append(Check("no_assistant_talk", not talk,
+                        "assistant talk: " + ", ".join(repr(t) for t in talk) if talk else None))
+    stock = sorted({m.group(0).strip() for m in _BOILERPLATE.finditer(body)})
+    checks.append(Check("no_boilerplate", not stock,
+                        "stock phrases: " + ", ".join(repr(s) for s in stock) if stock else None))
+    first = _SALUTATION.match(body)
+    copied = None
+    if first:
+        who = first.group("who")
+        copied = copies_words(who, brief.audience or "", AUDIENCE_ECHO_WORDS) or copies_words(
+            who, brief.topic, TOPIC_ECHO_WORDS)
+    checks.append(Check("salutation_not_copied", copied is None,
+                        f"the salutation copies the brief: {first.group(0).strip()!r}" if first and copied else None))
+    return checks
+
+
+class MetaTalkScorer:
+    """value = share of checks passed in [0, 1]; 1.0 means the draft is all content (higher is better)."""
+
+    name = "meta_talk"
+    modality = "text"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def load(self) -> None:
+        """No model: the checks are rules."""
+
+    def score(self, items: Sequence[ScoringItem], context: ScoringContext) -> list[ScoreResult]:
+        results = []
+        for item in items:
+            checks = meta_checks(item.text, item.brief)
+            details = {
+                "checks": {check.name: check.passed for check in checks},
+                "problems": [check.problem for check in checks if not check.passed],
+            }
+            value = sum(check.passed for check in checks) / len(checks)
+            results.append(ScoreResult(self.name, round(value, 6), "rules", VERSION, details))
+        return results

@@ -1,0 +1,63 @@
+"""What each kind of text format looks like: the shape the writer is asked for and the format scorer checks."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The layout of one family of formats. `advice` is one plain prompt line; the flags are what is checked."""
+
+    family: str
+    advice: str
+    greeting: bool  # may open with "Dear ...," / "Hi ...," and close with a sign-off
+    lists: bool  # may contain list lines ("1. ...", "- ...")
+
+
+# Matched in order against the brief's format, lower-cased: the first family whose word occurs wins, so
+# "newsletter paragraph" is a paragraph, not a newsletter email.
+SHAPES: tuple[tuple[tuple[str, ...], Shape], ...] = (
+    (("paragraph",), Shape("paragraph", "one paragraph of plain prose; no greeting, sign-off, title or list",
+                           greeting=False, lists=False)),
+    (("email", "letter"), Shape("letter", "a greeting line, two or three short paragraphs, then a sign-off from the "
+                                          "organisation", greeting=True, lists=True)),
+    (("social", "post for", "tweet", "instagram", "facebook", "linkedin"),
+     Shape("social", "one or two short paragraphs; no greeting, no sign-off, at most two hashtags",
+           greeting=False, lists=False)),
+    (("product", "description"), Shape("product", "one or two paragraphs about it; no greeting, sign-off or title",
+                                       greeting=False, lists=True)),
+    (("announcement", "notice", "web", "page"),
+     Shape("notice", "plain paragraphs for a web page; no greeting, sign-off or subject line",
+           greeting=False, lists=True)),
+    (("blog", "article"), Shape("article", "paragraphs, with short headings if it helps; no greeting, no sign-off",
+                                greeting=False, lists=True)),
+)
+
+_GREETING = re.compile(r"^\s*(?:dear|hello|hi|hey|greetings)\b[^\n]{0,80}[,!:]?\s*$", re.IGNORECASE | re.MULTILINE)
+_SUBJECT = re.compile(r"^\s*subject\s*:", re.IGNORECASE | re.MULTILINE)
+_LIST_LINE = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*\u2022])\s+\S", re.MULTILINE)
+
+
+def shape_of(text_format: str | None) -> Shape | None:
+    """The shape of a brief's format, or None for a format this table does not know (nothing is checked)."""
+    lowered = (text_format or "").lower()
+    for words, shape in SHAPES:
+        if any(word in lowered for word in words):
+            return shape
+    return None
+
+
+def shape_problems(text: str, shape: Shape) -> list[str]:
+    """What in the text does not fit its format's shape, in plain words."""
+    problems = []
+    if not shape.greeting:
+        first = text.strip().splitlines()[0] if text.strip() else ""
+        if _GREETING.match(first):
+            problems.append(f"a {shape.family} does not open with a greeting: {first.strip()!r}")
+        if _SUBJECT.search(text):
+            problems.append(f"a {shape.family} has no subject line")
+    if not shape.lists and len(_LIST_LINE.findall(text)) >= 2:
+        problems.append(f"a {shape.family} is prose, not a list")
+    return problems
