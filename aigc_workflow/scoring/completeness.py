@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from aigc_workflow.scoring.base import ScoreResult, ScoringContext, ScoringItem
-from aigc_workflow.scoring.format import Check
-
-if TYPE_CHECKING:
-    from aigc_workflow.settings import Settings
+from aigc_workflow.scoring.base import ScoringItem
+from aigc_workflow.scoring.format import Check, RuleScorer
 
 VERSION = "rules-1"
 # A complete text ends on . ! ? or an ellipsis (closing quotes or brackets may follow), or on a line of
@@ -68,26 +63,11 @@ def completeness_checks(text: str | None) -> list[Check]:
     return checks
 
 
-class CompletenessScorer:
-    """value = share of checks passed in [0, 1]; 1.0 means nothing is left unfinished (higher is better)."""
+class CompletenessScorer(RuleScorer):
+    """Nothing left unfinished: a clean end, no placeholders, no empty sections."""
 
     name = "completeness"
-    modality = "text"
+    version = VERSION
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    def load(self) -> None:
-        """No model: the checks are rules."""
-
-    def score(self, items: Sequence[ScoringItem], context: ScoringContext) -> list[ScoreResult]:
-        results = []
-        for item in items:
-            checks = completeness_checks(item.text)
-            details = {
-                "checks": {check.name: check.passed for check in checks},
-                "problems": [check.problem for check in checks if not check.passed],
-            }
-            value = sum(check.passed for check in checks) / len(checks)
-            results.append(ScoreResult(self.name, round(value, 6), "rules", VERSION, details))
-        return results
+    def checks(self, item: ScoringItem) -> list[Check]:
+        return completeness_checks(item.text)

@@ -101,11 +101,16 @@ def format_checks(text: str | None, brief: BriefSpec) -> list[Check]:
     return checks
 
 
-class FormatScorer:
-    """value = share of applicable checks passed in [0, 1]; 1.0 means every check passed (higher is better)."""
+class RuleScorer:
+    """A scorer made of rule checks: value = share of checks passed in [0, 1]; 1.0 means all passed.
 
-    name = "format"
+    A subclass names itself and says which checks apply to an item; the details list every check and the
+    problems of those that failed, in plain words for the reviewer.
+    """
+
+    name = "rules"
     modality = "text"
+    version = VERSION
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -113,15 +118,33 @@ class FormatScorer:
     def load(self) -> None:
         """No model: the checks are rules."""
 
+    def checks(self, item: ScoringItem) -> list[Check]:
+        raise NotImplementedError
+
+    def extra_details(self, item: ScoringItem) -> dict[str, object]:
+        return {}
+
     def score(self, items: Sequence[ScoringItem], context: ScoringContext) -> list[ScoreResult]:
         results = []
         for item in items:
-            checks = format_checks(item.text, item.brief)
-            passed = sum(check.passed for check in checks)
+            checks = self.checks(item)
             details = {
-                "words": len(words(item.text or "")),
+                **self.extra_details(item),
                 "checks": {check.name: check.passed for check in checks},
                 "problems": [check.problem for check in checks if not check.passed],
             }
-            results.append(ScoreResult(self.name, round(passed / len(checks), 6), "rules", VERSION, details))
+            value = round(sum(check.passed for check in checks) / len(checks), 6)
+            results.append(ScoreResult(self.name, value, "rules", self.version, details))
         return results
+
+
+class FormatScorer(RuleScorer):
+    """Length, keywords, words to avoid, repetition and the shape of the brief's format."""
+
+    name = "format"
+
+    def checks(self, item: ScoringItem) -> list[Check]:
+        return format_checks(item.text, item.brief)
+
+    def extra_details(self, item: ScoringItem) -> dict[str, object]:
+        return {"words": len(words(item.text or ""))}

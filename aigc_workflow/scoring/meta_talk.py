@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from aigc_workflow.briefs import BriefSpec
-from aigc_workflow.scoring.base import ScoreResult, ScoringContext, ScoringItem
-from aigc_workflow.scoring.format import Check, words
-
-if TYPE_CHECKING:
-    from aigc_workflow.settings import Settings
+from aigc_workflow.scoring.base import ScoringItem
+from aigc_workflow.scoring.format import Check, RuleScorer, words
 
 VERSION = "rules-1"
 # Markup and wording of the prompt itself, which only a writer that echoes its instructions would print.
@@ -76,26 +71,11 @@ def meta_checks(text: str | None, brief: BriefSpec) -> list[Check]:
     return checks
 
 
-class MetaTalkScorer:
-    """value = share of checks passed in [0, 1]; 1.0 means the draft is all content (higher is better)."""
+class MetaTalkScorer(RuleScorer):
+    """All content: no prompt echo, assistant talk, stock phrases or copied salutation."""
 
     name = "meta_talk"
-    modality = "text"
+    version = VERSION
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    def load(self) -> None:
-        """No model: the checks are rules."""
-
-    def score(self, items: Sequence[ScoringItem], context: ScoringContext) -> list[ScoreResult]:
-        results = []
-        for item in items:
-            checks = meta_checks(item.text, item.brief)
-            details = {
-                "checks": {check.name: check.passed for check in checks},
-                "problems": [check.problem for check in checks if not check.passed],
-            }
-            value = sum(check.passed for check in checks) / len(checks)
-            results.append(ScoreResult(self.name, round(value, 6), "rules", VERSION, details))
-        return results
+    def checks(self, item: ScoringItem) -> list[Check]:
+        return meta_checks(item.text, item.brief)
