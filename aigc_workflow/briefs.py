@@ -34,6 +34,27 @@ def clean_text(value: str) -> str:
     return value
 
 
+def _text_list(value: Any, kind: str, max_chars: int | None = None, item_name: str | None = None) -> tuple[str, ...]:
+    """A list field from YAML (a list) or CSV (one ";"-separated cell): each item cleaned, empty ones dropped."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        value = value.split(LIST_SEPARATOR)
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"must be a list of {kind}")
+    items = []
+    for index, item in enumerate(value, start=1):
+        which = f" ({item_name} {index})" if item_name else ""
+        if not isinstance(item, str):
+            raise ValueError(f"must be a list of strings, got {type(item).__name__}{which}")
+        item = clean_text(item)
+        if max_chars is not None and len(item) > max_chars:
+            raise ValueError(f"{item_name or 'item'} {index} has {len(item)} characters; at most {max_chars} each")
+        if item:
+            items.append(item)
+    return tuple(items)
+
+
 class BriefSpec(BaseModel):
     """What a team asks for. `ref` is the team's own id, unique across briefs."""
 
@@ -68,42 +89,15 @@ class BriefSpec(BaseModel):
     @field_validator("keywords", "avoid", mode="before")
     @classmethod
     def _words(cls, value: Any) -> Any:
-        if value is None or value == "":
-            return ()
-        if isinstance(value, str):
-            value = value.split(LIST_SEPARATOR)
-        if not isinstance(value, (list, tuple)):
-            raise ValueError("must be a list of words or phrases")
-        words = []
-        for item in value:
-            if not isinstance(item, str):
-                raise ValueError(f"must be a list of strings, got {type(item).__name__}")
-            item = clean_text(item)
-            if item:
-                words.append(item)
-        return tuple(words)
+        return _text_list(value, "words or phrases")
 
     @field_validator("facts", mode="before")
     @classmethod
     def _facts(cls, value: Any) -> Any:
-        if value is None or value == "":
-            return ()
-        if isinstance(value, str):
-            value = value.split(LIST_SEPARATOR)
-        if not isinstance(value, (list, tuple)):
-            raise ValueError("must be a list of statements")
-        facts = []
-        for index, item in enumerate(value, start=1):
-            if not isinstance(item, str):
-                raise ValueError(f"must be a list of strings, got {type(item).__name__} (fact {index})")
-            item = clean_text(item)
-            if len(item) > MAX_FACT_CHARS:
-                raise ValueError(f"fact {index} has {len(item)} characters; at most {MAX_FACT_CHARS} each")
-            if item:
-                facts.append(item)
+        facts = _text_list(value, "statements", max_chars=MAX_FACT_CHARS, item_name="fact")
         if len(facts) > MAX_FACTS:
             raise ValueError(f"has {len(facts)} facts; at most {MAX_FACTS}")
-        return tuple(facts)
+        return facts
 
     @model_validator(mode="after")
     def _bounds(self) -> BriefSpec:
