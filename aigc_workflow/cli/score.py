@@ -10,10 +10,16 @@ from aigc_workflow.cli.common import JsonOption, database_errors, db_session, pr
 def score(
     text: str = typer.Argument(..., help="The text to score."),
     topic: str = typer.Option(None, "--topic", "-t", help="Brief topic to measure relevance against."),
+    facts: list[str] = typer.Option(
+        [], "--fact", "-f",
+        help="A statement the text may rely on, as in a brief's facts (repeatable); names and figures that "
+             "neither the topic nor a fact supports are unsupported."),
     channel: str = typer.Option(None, "--channel", help="Use this channel's gate thresholds."),
     json_out: bool = JsonOption,
 ) -> None:
     """Score TEXT with every text scorer, so a team can try its filters."""
+    from pydantic import ValidationError
+
     from aigc_workflow.briefs import BriefSpec
     from aigc_workflow.gate import decide
     from aigc_workflow.scoring.base import ScoringContext, ScoringItem, score_safely
@@ -22,8 +28,17 @@ def score(
 
     config = settings()
     # Without a topic there is nothing to be relevant to: scoring the text against itself would say ~1.0.
-    names = [n for n in config.text_scorers if topic or n != "relevance"]
-    item = ScoringItem(BriefSpec(ref="cli", topic=topic or "(no topic given)"), text=text)
+    # Without a topic or a fact there is nothing to ground a claim in: every name and figure would be unsupported.
+    skipped = [n for n in config.text_scorers
+               if (n == "relevance" and not topic) or (n == "groundedness" and not (topic or facts))]
+    names = [n for n in config.text_scorers if n not in skipped]
+    try:
+        brief = BriefSpec(ref="cli", topic=topic or "(no topic given)", facts=tuple(facts))
+    except ValidationError as error:
+        problem = error.errors()[0]
+        raise typer.BadParameter(problem["msg"].removeprefix("Value error, "),
+                                 param_hint="--fact" if problem["loc"][0] == "facts" else "--topic") from None
+    item = ScoringItem(brief, text=text)
     context = ScoringContext()
     if "originality" in names:
         with database_errors(), db_session() as session:
@@ -41,11 +56,11 @@ def score(
                         for name, r in results.items()},
             "verdict": verdict.decision,
             "reasons": list(verdict.reasons),
-            "skipped": [] if topic or "relevance" not in config.text_scorers else ["relevance"],
+            "skipped": skipped,
         })
         return
-    if not topic and "relevance" in config.text_scorers:
-        typer.echo("relevance    skipped (give --topic to measure it)")
+    for name in skipped:
+        typer.echo(f"{name:<12} skipped (give --topic{' or --fact' if name == 'groundedness' else ''} to measure it)")
     for name, result in results.items():
         shown = f"error: {result.error}" if result.error else f"{result.value:.3f}"
         typer.echo(f"{name:<12} {shown}")

@@ -15,11 +15,12 @@ def run(env: dict[str, str], *args: str) -> dict:
     return json.loads(result.stdout)
 
 
-def test_without_a_topic_relevance_is_skipped_not_faked(sqlite_settings) -> None:  # type: ignore[no-untyped-def]
+def test_without_a_topic_relevance_and_groundedness_are_skipped_not_faked(sqlite_settings) -> None:  # type: ignore[no-untyped-def]
+    """With no topic there is nothing to be relevant to and nothing to ground a name or figure in."""
     env = {"AIGC_HOME": str(sqlite_settings.home), "AIGC_DATABASE_URL": sqlite_settings.db_url,
-           "AIGC_TEXT_SCORERS": '["format", "relevance"]'}
+           "AIGC_TEXT_SCORERS": '["format", "relevance", "groundedness"]'}
     out = run(env, "Trees give shade to the whole street.")
-    assert out["skipped"] == ["relevance"]
+    assert out["skipped"] == ["relevance", "groundedness"]
     assert set(out["scores"]) == {"format"}
     assert out["verdict"] == "approved"  # format alone decides; no invented relevance of 1.0
 
@@ -41,3 +42,25 @@ def test_an_unreadable_database_holds_bias_drafts_rather_than_dropping_a_promote
     settings = Settings(home=tmp_path, database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
     with pytest.raises(ModelUnavailable, match="cannot look up the promoted bias classifier"):
         resolve_classifier_path(settings)
+
+
+def test_facts_ground_the_names_and_figures_a_text_relies_on(sqlite_settings) -> None:  # type: ignore[no-untyped-def]
+    """`--fact` is the brief's facts field: a price the facts give is supported, one they do not give is not."""
+    env = {"AIGC_HOME": str(sqlite_settings.home), "AIGC_DATABASE_URL": sqlite_settings.db_url,
+           "AIGC_TEXT_SCORERS": '["groundedness"]'}
+    text = "Our weekly vegetable box costs 18 GBP and delivery is free."
+    grounded = run(env, text, "--topic", "A weekly vegetable box", "--fact", "The box costs 18 GBP a week")
+    assert grounded["verdict"] == "approved" and grounded["scores"]["groundedness"] == 1.0
+    ungrounded = run(env, text, "--topic", "A weekly vegetable box", "--fact", "Delivery is free")
+    assert ungrounded["verdict"] == "rejected"
+    assert "unsupported: '18" in "; ".join(ungrounded["reasons"])  # the price, named in the reason
+    facts_only = run(env, text, "--fact", "The box costs 18 GBP a week")
+    assert facts_only["skipped"] == [] and facts_only["verdict"] == "approved"
+
+
+def test_a_fact_that_is_too_long_is_a_clear_error_not_a_traceback(sqlite_settings) -> None:  # type: ignore[no-untyped-def]
+    env = {"AIGC_HOME": str(sqlite_settings.home), "AIGC_DATABASE_URL": sqlite_settings.db_url,
+           "AIGC_TEXT_SCORERS": '["groundedness"]'}
+    result = CliRunner().invoke(app, ["score", "Some text.", "--fact", "x" * 5000], env=env)
+    assert result.exit_code == 2
+    assert "--fact" in result.output and "Traceback" not in result.output
