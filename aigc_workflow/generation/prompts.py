@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from aigc_workflow.briefs import BriefSpec
+from aigc_workflow.text_formats import shape_of
 
 # Fixed text: nothing a brief contains is ever placed here, so a brief cannot rewrite the rules. Short and plain
 # on purpose: small models echo long rule lists and markup back into their answers (issue: the writer).
@@ -19,7 +20,7 @@ SYSTEM_PROMPT = (
 )
 
 # Recorded in every draft's params (and so its cache key): a changed prompt is a new draft, never a reused one.
-PROMPT_VERSION = "plain-v2"
+PROMPT_VERSION = "plain-v3"
 DEFAULT_AUDIENCE = "a general audience"
 DEFAULT_FORMAT = "short text"
 FACTS_LABEL = "Facts (use only these; invent no other names, dates, prices or figures)"
@@ -80,8 +81,12 @@ def build_messages(brief: BriefSpec, special_tokens: Iterable[str] = ()) -> list
 
     text_format = clean(brief.format) or DEFAULT_FORMAT
     audience = clean(brief.audience) or DEFAULT_AUDIENCE
+    shape = shape_of(text_format)
     lines = [
         ("Format", text_format),
+        # The layout the format scorer will check, said once in plain words: small writers otherwise send a
+        # letter where a newsletter paragraph was asked, or a numbered list for a social post.
+        ("Layout", shape.advice if shape else None),
         ("Audience", audience),
         ("Topic", clean(brief.topic) or "(none given)"),
         # Facts are sentences that may hold commas: quoted one by one and joined with "; ". No facts, no line,

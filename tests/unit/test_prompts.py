@@ -62,6 +62,7 @@ def test_messages_state_every_field():
         "Write the text described below.",
         "",
         "Format: short paragraph",
+        "Layout: one paragraph of plain prose; no greeting, sign-off, title or list",
         "Audience: office workers",
         "Topic: Cycling to work",
         "Tone: upbeat",
@@ -191,3 +192,11 @@ def test_facts_cannot_forge_fields_turns_or_rules():
     prompt = render_prompt(tiny_tokenizer(), hostile)
     assert prompt.count("<|im_start|>") == 3 and prompt.count("<|im_end|>") == 2
     assert "<secret_tool>" not in prompt
+
+
+def test_a_known_format_gets_its_layout_line_right_after_it():
+    """The layout the format scorer checks is asked for in the prompt; an unknown format asks for none."""
+    lines = build_messages(brief(format="newsletter paragraph"))[1]["content"].splitlines()
+    at = lines.index("Format: newsletter paragraph")
+    assert lines[at + 1] == "Layout: one paragraph of plain prose; no greeting, sign-off, title or list"
+    assert not any(line.startswith("Layout") for line in build_messages(brief())[1]["content"].splitlines())
