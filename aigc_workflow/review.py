@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ class ReviewItem:
     rank: int | None = None  # among the brief's approved candidates; None: not approved (or not ranked yet)
     chosen: bool = False
     rank_reason: str | None = None
+    # Spans of the text that a scorer found unsupported by the brief (names, figures): shown highlighted.
+    unsupported: tuple[str, ...] = ()
 
     @property
     def choice(self) -> str:
@@ -101,6 +104,7 @@ def pending_items(settings: Settings, draft_ids: Sequence[int], mode: str) -> li
                 draft.id, draft.brief.ref, draft.brief.topic, draft.text, draft.image_path,
                 {s.scorer: s.value for s in draft.scores}, str(verdict.decision), tuple(verdict.reasons),
                 verdict.rank, verdict.chosen, verdict.rank_reason,
+                tuple(dict.fromkeys(span for s in draft.scores for span in (s.details or {}).get("unsupported", []))),
             ))
     return items
 
@@ -154,6 +158,15 @@ def _choice(item: ReviewItem) -> str:
     return f"alternate, rank {item.rank}" if item.rank is not None else f"{item.verdict}, not ranked"
 
 
+def highlight(line: str, spans: Sequence[str]) -> str:
+    """The line with each unsupported span in bold, so a reviewer sees where the claims are."""
+    if not spans:
+        return line
+    # One pass over one alternation, longest first: "12 April 2025" is bolded whole, never "12 April" inside it.
+    pattern = "|".join(re.escape(span) for span in sorted(spans, key=len, reverse=True))
+    return re.sub(pattern, lambda m: f"**{m.group(0)}**", line)
+
+
 def description_markdown(items: Sequence[ReviewItem], image_uri: Any = None) -> str:
     """What the reviewer reads above the form: a table of drafts and scores, then each draft in full."""
     scorers = sorted({name for item in items for name in item.scores})
@@ -179,8 +192,10 @@ def description_markdown(items: Sequence[ReviewItem], image_uri: Any = None) -> 
             lines += [f"![draft {item.draft_id}]({image_uri(item.image_path)})", ""]
         if item.text:
             text = item.text if len(item.text) <= PREVIEW_CHARS else item.text[:PREVIEW_CHARS] + "…"
-            lines += ["> " + line for line in text.splitlines() if line.strip()]
+            lines += ["> " + highlight(line, item.unsupported) for line in text.splitlines() if line.strip()]
             lines.append("")
+        if item.unsupported:
+            lines += [f"*Not supported by the brief (bold above):* {', '.join(map(repr, item.unsupported))}", ""]
         lines.append(f"*Gate:* **{item.verdict}**: {'; '.join(item.reasons)}")
         if item.rank_reason and item.rank is not None:
             lines += ["", f"*Ranking:* {item.rank_reason}"]
