@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from aigc_workflow.generation.base import GeneratedDraft, GenerationRequest, Generator, finished_draft
 from aigc_workflow.generation.prefix import PROBE_BRIEFS
-from aigc_workflow.generation.prompts import PROMPT_VERSION, build_messages, token_budget
+from aigc_workflow.generation.prompts import PROMPT_VERSION, build_messages, min_tokens, token_budget
 from aigc_workflow.models.specs import RegisteredModel, ResolvedTextModel, resolve_text_model
 
 if TYPE_CHECKING:
@@ -138,9 +138,10 @@ class LlamaCppGenerator(Generator):
         for request in requests:
             prompt = self.prompt_for(request)
             budget = token_budget(request.brief, self.generation.max_new_tokens)
+            at_least = min_tokens(request.brief, budget)
             with self._lock:  # one llama.cpp context: drafts from several threads take turns
-                text, finish = self.complete(prompt, request.seed, budget)
-            params = {**self.params, "token_budget": budget}
+                text, finish = self.complete(prompt, request.seed, budget, at_least)
+            params = {**self.params, "token_budget": budget, "min_tokens": at_least}
             drafts.append(finished_draft(request, prompt, self.model_version, params, text, finish == "length"))
         return drafts
 
@@ -164,24 +165,43 @@ class LlamaCppGenerator(Generator):
             llama.eval(self._prefix)
         llama.n_tokens = size
 
-    def complete(self, prompt: str, seed: int, max_tokens: int) -> tuple[str, str]:
-        """The raw answer to a rendered prompt and why it ended ("stop" at end of turn, or "length")."""
+    def complete(self, prompt: str, seed: int, max_tokens: int, at_least: int = 0) -> tuple[str, str]:
+        """The raw answer to a rendered prompt and why it ended ("stop" at end of turn, or "length"); the end of
+        turn is impossible before `at_least` new tokens."""
         g = self.generation
         tokens = self._tokens(prompt)
         self._keep_only_the_prefix(tokens)
         output = self._llama.create_completion(
             prompt=tokens, max_tokens=max_tokens, temperature=g.temperature, top_p=g.top_p, top_k=g.top_k,
             min_p=g.min_p, repeat_penalty=g.repeat_penalty, seed=seed & 0xFFFFFFFF,
-            stop=list(self._formatter_stops()), logit_bias=self._logit_bias(prompt),
+            stop=list(self._formatter_stops()), logits_processor=self._constraints(prompt, len(tokens) + at_least),
         )
         choice = output["choices"][0]
         return choice["text"], choice.get("finish_reason") or "stop"
 
-    def _logit_bias(self, prompt: str) -> dict[int, float] | None:
-        """Tokens the draft may not use: brackets always; "@", "www" and "http" unless the request has them."""
-        banned = [token for fragment, tokens in self._banned.items()
-                  if fragment == "[" or fragment not in prompt.lower() for token in tokens]
-        return dict.fromkeys(banned, -1e9) if banned else None
+    def _constraints(self, prompt: str, end_before: int) -> Any:
+        """One logits processor for what a draft may not write: the banned tokens ("[" always; "@", "www" and
+        "http" unless the request has them), and any end of turn while the sequence is shorter than `end_before`.
+
+        One processor, not llama-cpp-python's `logit_bias` beside it: given both, 0.3.x drops both (its
+        `LogitsProcessorList.extend` returns None), and its bias loops in Python over thousands of tokens.
+        """
+        import numpy as np
+        from llama_cpp import LogitsProcessorList
+
+        banned = np.array([token for fragment, tokens in self._banned.items()
+                           if fragment == "[" or fragment not in prompt.lower() for token in tokens], dtype=np.intc)
+        ends = np.array(sorted({self._llama.token_eos(), *(token for piece in self._formatter_stops()
+                                                           for token in self._tokens(piece))}), dtype=np.intc)
+
+        def constrain(input_ids: Any, scores: Any) -> Any:
+            if banned.size:
+                scores[banned] = -np.inf
+            if len(input_ids) < end_before:
+                scores[ends] = -np.inf
+            return scores
+
+        return LogitsProcessorList([constrain])
 
     def _formatter_stops(self) -> tuple[str, ...]:
         # End-of-turn markers as text too: some GGUFs name a different EOS than the template's turn end.
