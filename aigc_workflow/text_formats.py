@@ -35,8 +35,9 @@ SHAPES: tuple[tuple[tuple[str, ...], Shape], ...] = (
                                 greeting=False, lists=True)),
 )
 
-_GREETING = re.compile(r"^\s*(?:dear|hello|hi|hey|greetings)\b[^\n]{0,80}[,!:]?\s*$", re.IGNORECASE | re.MULTILINE)
-_SUBJECT = re.compile(r"^\s*subject\s*:", re.IGNORECASE | re.MULTILINE)
+# A greeting line on its own ("Dear parents," / "Hi everyone!"), and a subject line ("Subject: ...").
+GREETING = re.compile(r"^\s*(?:dear|hello|hi|hey|greetings)\b[^\n]{0,80}[,!:]?\s*$", re.IGNORECASE | re.MULTILINE)
+SUBJECT_LINE = re.compile(r"^\s*(?:\*\*)?subject(?:\*\*)?\s*:[^\n]*$", re.IGNORECASE | re.MULTILINE)
 _LIST_LINE = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*\u2022])\s+\S", re.MULTILINE)
 
 
@@ -54,9 +55,9 @@ def shape_problems(text: str, shape: Shape) -> list[str]:
     problems = []
     if not shape.greeting:
         first = text.strip().splitlines()[0] if text.strip() else ""
-        if _GREETING.match(first):
+        if GREETING.match(first):
             problems.append(f"a {shape.family} does not open with a greeting: {first.strip()!r}")
-        if _SUBJECT.search(text):
+        if SUBJECT_LINE.search(text):
             problems.append(f"a {shape.family} has no subject line")
     if not shape.lists and len(_LIST_LINE.findall(text)) >= 2:
         problems.append(f"a {shape.family} is prose, not a list")

@@ -11,6 +11,7 @@ from typing import Any
 
 from aigc_workflow.briefs import BriefSpec
 from aigc_workflow.generation.cleanup import clean_answer
+from aigc_workflow.text_formats import shape_of
 
 
 def derive_seed(batch_seed: int, brief_ref: str, candidate_index: int) -> int:
@@ -53,7 +54,9 @@ def finished_draft(
     hit_token_limit: bool,
 ) -> GeneratedDraft:
     """A text draft from a model's raw answer: tidied (cleanup.clean_answer), with how it ended in its params."""
-    cleaned = clean_answer(answer, hit_token_limit=hit_token_limit, max_words=request.brief.max_words)
+    brief = request.brief
+    cleaned = clean_answer(answer, hit_token_limit=hit_token_limit, max_words=brief.max_words,
+                           shape=shape_of(brief.format))
     if cleaned.trimmed_to_sentence:
         finish = ("token limit: trimmed to the last complete sentence" if hit_token_limit
                   else "trimmed to the brief's max_words at a sentence end")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from aigc_workflow.text_formats import GREETING, SUBJECT_LINE, Shape
+
 # An opening line that talks about the answer instead of being it: "Sure! Here is a short blog post:".
 _PREAMBLE = re.compile(
     r"^\s*(?:(?:sure|certainly|of course|absolutely|okay|ok|great|happy to help)\b[^\n]*"
@@ -17,7 +19,8 @@ _SIGN_OFF = re.compile(
     r"(?:\n|^)\s*(?:let me know\b|feel free to (?:adjust|modify|change|edit|ask)|i hope (?:this|that) (?:helps|works)"
     r"|hope this helps|if you(?:'d| would)? (?:like|need|want) (?:any|me|more|further|changes)"
     r"|this (?:post|email|text|paragraph|description|announcement) (?:is|keeps|uses|highlights|stays)\b"
-    r"|note:|\(word count|word count:)[^\n]*\s*$",
+    r"|note:|\(word count|word count:|\**end of (?:the |this )?(?:public |service )?(?:notice|announcement|message"
+    r"|email|post)\b)[^\n]*\s*$",
     re.IGNORECASE,
 )
 # A last line that is only a placeholder for the sender ("[Your Name]", "[Company]"): nothing to publish.
@@ -25,6 +28,16 @@ _PLACEHOLDER_LINE = re.compile(
     r"\n\s*(?:\[[^\]\n]{1,40}\]|your (?:full )?name(?: here)?|your (?:title|position|role|company(?: name)?))\s*$",
     re.IGNORECASE,
 )
+# A stock sentence that says nothing to the reader; an editor strikes it whole ("I hope this email finds you
+# well." was the commonest reason the writer evaluation's letters were rejected).
+_STOCK_SENTENCE = re.compile(
+    r"(?:(?<=\n)|(?<=[.!?]\s)|^)[ \t]*i hope (?:this|the|my) (?:email|message|letter|note) finds you[^.!?\n]*[.!?][ \t]*"
+    r"(?:\n(?=\n))?",
+    re.IGNORECASE,
+)
+# A label the writer copied from the way requests are laid out: "Title: Easy Herbs" is the heading "Easy Herbs".
+_LABEL = re.compile(r"^[ \t]*(?:\*\*)?(?:title|headline)(?:\*\*)?\s*:\s*(?:\*\*)?\s*", re.IGNORECASE)
+_BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 _FENCE = re.compile(r"^\s*```[\w-]*\s*\n(?P<body>.*?)\n\s*```\s*$", re.DOTALL)
 _QUOTES = {'"': '"', "\u201c": "\u201d", "'": "'"}
 _LIST_NUMBER = re.compile(r"[ \t]*\d{1,2}[.)]")  # "4." opening a list item ends no sentence
@@ -41,8 +54,13 @@ class Cleaned:
     trimmed_to_sentence: bool = False
 
 
-def clean_answer(text: str, *, hit_token_limit: bool, max_words: int | None = None) -> Cleaned:
+def clean_answer(
+    text: str, *, hit_token_limit: bool, max_words: int | None = None, shape: Shape | None = None
+) -> Cleaned:
     """Strip code fences, wrapping quotes, a preamble and a sign-off to the requester; trim a cut-off end.
+
+    Also what an editor strikes on sight: a stock "I hope this email finds you well." sentence, a "Title:"
+    label, and (for a format whose `shape` has none) a greeting line or subject line.
 
     When the model ran out of tokens the text stops wherever the budget ended, often mid-word: it is cut
     back to its last complete sentence (or left as it is if it has none, for the scorers to judge).
@@ -63,6 +81,7 @@ def clean_answer(text: str, *, hit_token_limit: bool, max_words: int | None = No
         removed.append(f"placeholder line: {match.group(0).strip()!r}")
         body = body[: match.start()].rstrip()
     body = _unquote(body, removed)
+    body = _strike_stock(body, removed, shape)
     trimmed = False
     if hit_token_limit:
         cut = _last_sentence_end(body)
@@ -76,6 +95,22 @@ def clean_answer(text: str, *, hit_token_limit: bool, max_words: int | None = No
             removed.append(f"over {max_words} words: {len(body[cut:].split())} words after the last sentence that fits")
             body, trimmed = body[:cut].rstrip(), True
     return Cleaned(body, tuple(removed), trimmed)
+
+
+def _strike_stock(body: str, removed: list[str], shape: Shape | None) -> str:
+    while (match := _STOCK_SENTENCE.search(body)) and body[match.end():].strip():
+        removed.append(f"stock sentence: {match.group(0).strip()!r}")
+        body = _BLANK_LINES.sub("\n\n", body[: match.start()] + body[match.end():]).strip()
+    if match := _LABEL.match(body):
+        removed.append(f"label: {match.group(0).strip()!r}")
+        body = body[match.end():]
+    if shape is not None and not shape.greeting:
+        for pattern, what in ((SUBJECT_LINE, "subject line"), (GREETING, "greeting")):
+            first, _, rest = body.partition("\n")
+            if pattern.match(first) and rest.strip():
+                removed.append(f"{what} ({shape.family} has none): {first.strip()!r}")
+                body = rest.strip()
+    return body
 
 
 def _unquote(body: str, removed: list[str]) -> str:

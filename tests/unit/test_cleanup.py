@@ -7,6 +7,7 @@ import pytest
 from aigc_workflow.generation.base import GenerationRequest, finished_draft
 from aigc_workflow.briefs import BriefSpec
 from aigc_workflow.generation.cleanup import clean_answer
+from aigc_workflow.text_formats import shape_of
 
 
 @pytest.mark.parametrize(
@@ -64,3 +65,43 @@ def test_a_closing_your_name_line_is_dropped() -> None:
 def test_a_draft_over_the_briefs_length_is_cut_at_a_sentence_that_fits() -> None:
     cleaned = clean_answer("One two three. Four five six. Seven eight nine ten.", hit_token_limit=False, max_words=7)
     assert cleaned.text == "One two three. Four five six." and cleaned.trimmed_to_sentence
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("Dear Sam,\n\nI hope this email finds you well. Your order ships today.\n\nBest wishes,\nFern & Thread",
+         "Dear Sam,\n\nYour order ships today.\n\nBest wishes,\nFern & Thread"),
+        ("Dear Sam,\n\nI hope this message finds you well and happy.\n\nYour order ships today.",
+         "Dear Sam,\n\nYour order ships today."),
+    ],
+)
+def test_an_editor_strikes_the_stock_finds_you_well_sentence(answer: str, expected: str) -> None:
+    cleaned = clean_answer(answer, hit_token_limit=False)
+    assert cleaned.text == expected
+    assert cleaned.removed[0].startswith("stock sentence: 'I hope this")
+
+
+def test_a_title_label_leaves_the_heading() -> None:
+    cleaned = clean_answer("Title: Easy Herbs on a Balcony\n\nHerbs like sun.", hit_token_limit=False)
+    assert cleaned.text == "Easy Herbs on a Balcony\n\nHerbs like sun."
+
+
+def test_a_greeting_goes_only_where_the_format_has_none() -> None:
+    answer = "Dear parents,\n\nThe trip is on Tuesday 8 April."
+    paragraph, letter = shape_of("newsletter paragraph"), shape_of("email")
+    cleaned = clean_answer(answer, hit_token_limit=False, shape=paragraph)
+    assert cleaned.text == "The trip is on Tuesday 8 April."
+    assert cleaned.removed == ("greeting (paragraph has none): 'Dear parents,'",)
+    assert clean_answer(answer, hit_token_limit=False, shape=letter).text == answer
+
+
+def test_the_draft_is_fitted_to_its_briefs_format() -> None:
+    request = GenerationRequest(BriefSpec(ref="b", topic="Trip", format="public notice"), 0, 1)
+    draft = finished_draft(request, "p", "m", {}, "Subject: Road closed\n\nMill Lane is closed.", False)
+    assert draft.text == "Mill Lane is closed."
+
+
+def test_an_end_of_notice_trailer_is_dropped() -> None:
+    cleaned = clean_answer("**Public Notice**\n\nMill Lane is closed.\n\n**End of Public Notice**", hit_token_limit=False)
+    assert cleaned.text == "**Public Notice**\n\nMill Lane is closed."
