@@ -7,7 +7,7 @@ import re
 from aigc_workflow.scoring.base import ScoringItem
 from aigc_workflow.scoring.format import Check, RuleScorer
 
-VERSION = "rules-1"
+VERSION = "rules-2"  # 2: a bold full sentence is emphasis, not a heading; a title block may stack headings
 # A complete text ends on . ! ? or an ellipsis (closing quotes or brackets may follow), or on a line of
 # hashtags or emoji after such an end, as social posts do.
 _ENDS_SENTENCE = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*\s*$")
@@ -20,7 +20,8 @@ _CLOSING = re.compile(
 )
 _TRAILING_TAGS = re.compile(r"(?:\s*(?:#\w+|[^\w\s.!?\"')\]\u2019\u201d]))+\s*$")  # hashtags, emoji
 _LIST_MARKER_ONLY = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*\u2022])\s*$")
-_HEADING = re.compile(r"^\s*(?:#{1,6}\s+\S.*|\*\*[^*\n]+\*\*:?|[A-Z][^.!?\n]{0,60}:)\s*$")
+# A heading line; a bold line ending on . ! or ? is an emphasised sentence, not a heading.
+_HEADING = re.compile(r"^\s*(?:#{1,6}\s+\S.*|\*\*[^*\n]*[^*\n.!?]\*\*:?|[A-Z][^.!?\n]{0,60}:)\s*$")
 # Text a person was meant to fill in. Square or curly brackets around a few words are never content here;
 # angle brackets only when they hold words (so "<3" survives).
 _PLACEHOLDERS = re.compile(
@@ -56,11 +57,27 @@ def completeness_checks(text: str | None) -> list[Check]:
     found = sorted({match.group(0) for match in _PLACEHOLDERS.finditer(body)})
     checks.append(Check("no_placeholders", not found,
                         "placeholders left in: " + ", ".join(repr(p) for p in found) if found else None))
-    empty = [lines[i].strip() for i in range(len(lines))
-             if _HEADING.match(lines[i]) and (i + 1 == len(lines) or _HEADING.match(lines[i + 1]))]
+    empty = [lines[i].strip() for i in range(len(lines)) if _HEADING.match(lines[i]) and _is_empty_section(lines, i)]
     checks.append(Check("no_empty_sections", not empty,
                         "empty sections: " + ", ".join(repr(h) for h in empty) if empty else None))
     return checks
+
+
+def _level(heading: str) -> int:
+    """A markdown heading's level; a bold or "Label:" heading has none, and ranks below every "#" heading."""
+    stripped = heading.lstrip()
+    return len(stripped) - len(stripped.lstrip("#")) or 7
+
+
+def _is_empty_section(lines: list[str], i: int) -> bool:
+    """A heading with nothing under it: the last line, or followed by a heading of its own level or above. A
+    deeper heading opens a subsection, and two bold lines opening the text are a title and its tagline."""
+    if i + 1 == len(lines):
+        return True
+    following = lines[i + 1]
+    if not _HEADING.match(following) or _level(following) > _level(lines[i]):
+        return False
+    return not (i == 0 and _level(lines[0]) == _level(following) == 7)
 
 
 class CompletenessScorer(RuleScorer):

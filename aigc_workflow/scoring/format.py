@@ -6,7 +6,11 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
+
+import snowballstemmer
+from breame.spelling import get_american_spelling
 
 from aigc_workflow.briefs import BriefSpec
 from aigc_workflow.scoring.base import ScoreResult, ScoringContext, ScoringItem
@@ -15,8 +19,9 @@ from aigc_workflow.text_formats import shape_of, shape_problems
 if TYPE_CHECKING:
     from aigc_workflow.settings import Settings
 
-VERSION = "rules-2"  # 2: the shape of the brief's format (text_formats.py)
+VERSION = "rules-3"  # 2: the shape of the brief's format (text_formats.py); 3: keywords in any inflection and spelling
 _WORD = re.compile(r"\w+(?:['\u2019-]\w+)*")
+_LETTERS = re.compile(r"[^\W_]+")
 # Degenerate generation (a loop) repeats phrases far more than prose does; prose of a few hundred
 # words repeats a 3-gram like "one of the" a handful of times at most, never a tenth of all 3-grams.
 TOP_NGRAM_MIN_COUNT = 4
@@ -44,7 +49,31 @@ def phrase_pattern(phrase: str) -> re.Pattern[str]:
 
 
 def contains(text: str, phrase: str) -> bool:
-    return bool(phrase.strip()) and phrase_pattern(phrase).search(text) is not None
+    """The phrase as written, or its words in another inflection or spelling: an editor who asked for "reopens"
+    and "flavour" takes "reopened" and "flavor" (the writer evaluation rejected both), and "clean-up" is
+    "cleaned up"."""
+    if not phrase.strip():
+        return False
+    if phrase_pattern(phrase).search(text):
+        return True
+    wanted = canonical_words(phrase)
+    found = canonical_words(text)
+    return bool(wanted) and any(found[i:i + len(wanted)] == wanted for i in range(len(found) - len(wanted) + 1))
+
+
+def canonical_words(text: str) -> list[str]:
+    """Each word lower-cased, in American spelling, reduced to its Snowball (Porter 2) stem."""
+    return [_canonical(word) for word in _LETTERS.findall(text.lower())]
+
+
+@lru_cache(maxsize=8192)
+def _canonical(word: str) -> str:
+    return _stemmer().stemWord(get_american_spelling(word))
+
+
+@cache
+def _stemmer() -> snowballstemmer.stemmer:
+    return snowballstemmer.stemmer("english")
 
 
 def repetition_problem(tokens: Sequence[str]) -> str | None:

@@ -13,7 +13,7 @@ from aigc_workflow.scoring.base import ModelUnavailable, ScoreResult, ScoringCon
 if TYPE_CHECKING:
     from aigc_workflow.settings import Settings
 
-VERSION = "specifics-1"
+VERSION = "specifics-2"  # 2: a name needs a capitalised proper noun ("thyme" tagged NNP is no name)
 # The entity kinds (OntoNotes labels, as spaCy's English pipelines predict them) that make a checkable claim.
 NAMED = {"PERSON", "ORG", "GPE", "LOC", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"}
 FIGURES = {"DATE", "TIME", "MONEY", "PERCENT", "QUANTITY", "CARDINAL", "ORDINAL"}
@@ -40,7 +40,9 @@ FILLER = set(
     "the a an of on at in from to and or until till by for every each per our your its their this that these those next "
     "s am pm noon midday o clock around about approximately up over under more than less just only also day days "
     "week weeks month months year years hour hours minute minutes time times daily weekly monthly yearly annual "
-    "gbp usd eur pound pounds dollar dollars euro euros p dear hi hello hey team staff crew family everyone".split()
+    "gbp usd eur pound pounds dollar dollars euro euros p dear hi hello hey team staff crew family everyone "
+    # the kind of place a brief names without it ("Hillview Primary" is Hillview Primary School)
+    "school club centre center clinic shop store".split()
 )
 _TIME = re.compile(r"\b(\d{1,2})(?:[:.](\d{2}))?\s*([ap])\.?m\.?\b", re.IGNORECASE)
 _CLOCK = re.compile(r"\b(\d{1,2})[:.](\d{2})\b")
@@ -107,11 +109,14 @@ def supported(specific: Specific, source_tokens: set[str]) -> bool:
 
 
 def _is_claim(entity: Any) -> bool:
-    """A figure, or a name with at least one proper noun in it: the small NER model also tags capitalised
-    common words ("Aim", "Invest" opening a list item) as organisations, and the tagger tells those apart."""
+    """A figure, or a name with at least one capitalised proper noun in it: the small NER model also tags
+    capitalised common words ("Aim", "Invest" opening a list item) as organisations, which the tagger tells
+    apart, and now and then a lower-case common noun ("thyme", "oregano") as a proper noun, which English
+    spelling tells apart."""
     if entity.label_ in FIGURES:
         return True
-    return entity.label_ in NAMED and any(token.tag_ in {"NNP", "NNPS"} for token in entity)
+    return entity.label_ in NAMED and any(token.tag_ in {"NNP", "NNPS"} and token.text[:1].isupper()
+                                          for token in entity)
 
 
 def brief_source(brief: BriefSpec) -> str:

@@ -26,6 +26,9 @@ def failed(checks) -> list[str]:  # type: ignore[no-untyped-def]
     "Thank you for all your help.\n\nBest wishes,\nThe Oakfield team",
     'She said "it was the best fair yet."',
     "1. Unplug chargers.\n2. Close the curtains at night.",
+    "**Steel Water Bottle**\n\n**For commuters**\n\nIt keeps drinks cold.",  # a title and its tagline
+    "## What's new\n### Dark mode\nSwitch themes at any time.",  # a section opening a subsection
+    "**Mill Lane is closed.**\n\n**The footpath stays open.**",  # bold sentences are no headings
 ])
 def test_a_finished_text_passes(text: str) -> None:
     assert failed(completeness_checks(text)) == []
@@ -37,6 +40,7 @@ def test_a_finished_text_passes(text: str) -> None:
     ("Hello [Customer Name], your order is on its way.", "placeholders left in: '[Customer Name]'"),
     ("Lorem ipsum dolor sit amet.", "placeholders left in: 'Lorem ipsum'"),
     ("## Opening hours\n## Prices\nFrom 4 GBP.", "empty sections: '## Opening hours'"),
+    ("Prices:\n**Opening hours**\n**Prices**\nFrom 4 GBP.", "empty sections: '**Opening hours**'"),
     ("", "the text is empty"),
 ])
 def test_an_unfinished_text_fails_with_what_to_fix(text: str, problem: str) -> None:

@@ -54,7 +54,7 @@ def test_format_table(scorer, text, fields, value, failed) -> None:
     [result] = scorer.score([ScoringItem(brief(**fields), text)], ScoringContext())
     assert result.value == pytest.approx(value, abs=1e-6)
     assert result.error is None
-    assert (result.model, result.version) == ("rules", "rules-2")
+    assert (result.model, result.version) == ("rules", "rules-3")
     assert len(result.details["problems"]) == len(failed)
     for expected, actual in zip(failed, result.details["problems"], strict=True):
         assert expected in actual
@@ -70,6 +70,14 @@ def test_format_table(scorer, text, fields, value, failed) -> None:
         ("she said so", "ai", False),
         ("C++ is fast", "C++", True),
         ("anything", "   ", False),
+        # Another inflection or spelling of the same words is the keyword an editor asked for.
+        ("The pool reopened on Monday", "reopens", True),
+        ("a new flavor this week", "flavour", True),
+        ("Check your tires", "tyres", True),
+        ("We cleaned up the park", "clean-up", True),
+        ("any class you like", "classes", True),
+        ("Put it in the freezer", "freeze", False),
+        ("I apologize for the delay", "sorry", False),
     ],
 )
 def test_contains_whole_words(text: str, phrase: str, found: bool) -> None:
