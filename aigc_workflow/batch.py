@@ -107,16 +107,20 @@ def import_briefs_folder(settings: Settings, folder: str | Path) -> int:
 
 def plan(
     settings: Settings, brief_ids: Sequence[int], *, batch_seed: int, candidates: int,
-    model_version: str, params: dict[str, Any], modality: str = "text",
+    model_version: str, params: dict[str, Any], modality: str = "text", round_no: int = 0,
 ) -> list[PlannedDraft]:
-    """Every (brief, candidate) of one modality, with per-draft seeds and cache keys."""
+    """Every (brief, candidate) of one modality, with per-draft seeds and cache keys.
+
+    Round r (a redraft) plans candidates r*n .. r*n+n-1 of a brief with n candidates: new seeds, new drafts.
+    """
     planned = []
     with session_scope(settings.db_url) as session:
         for brief in repo.briefs_by_ids(brief_ids, session=session):
             if str(brief.modality) != modality:
                 continue
             spec = repo.brief_to_spec(brief)
-            for index in range(brief.candidates or candidates):
+            per_round = brief.candidates or candidates
+            for index in range(round_no * per_round, (round_no + 1) * per_round):
                 seed = derive_seed(batch_seed, brief.ref, index)
                 request = GenerationRequest(spec, index, seed)
                 planned.append(PlannedDraft(cache_key(spec, model_version, seed, params, index), brief.id, request))
@@ -259,6 +263,19 @@ def gate_drafts(settings: Settings, draft_ids: Sequence[int]) -> dict[int, str]:
             repo.save_verdict(draft.id, verdict.decision, verdict.reasons, thresholds, session=session)
             decisions[draft.id] = verdict.decision
     return decisions
+
+
+def briefs_to_redraft(settings: Settings, draft_ids: Sequence[int]) -> list[int]:
+    """Text briefs of these drafts whose every draft the gate rejected: new candidates may pass where these failed.
+
+    A brief with a held draft waits for a person (or a scorer) instead; images are not redrafted.
+    """
+    decisions: dict[int, set[str]] = defaultdict(set)
+    with session_scope(settings.db_url) as session:
+        for draft in repo.list_drafts(session=session, ids=draft_ids):
+            if draft.modality == Modality.TEXT:
+                decisions[draft.brief_id].add(str(draft.verdict.decision) if draft.verdict else "ungated")
+    return [brief_id for brief_id, seen in decisions.items() if seen == {Decision.REJECTED}]
 
 
 def rank_drafts(settings: Settings, draft_ids: Sequence[int]) -> list[int]:

@@ -180,6 +180,11 @@ class Settings(BaseSettings):
     )
     default_channel: str = "default"
     candidates: int = Field(2, ge=1, le=64)
+    redraft_rounds: int = Field(
+        1, ge=0, le=4,
+        description="Rounds of new candidates for a text brief whose every candidate the gate rejected "
+                    "(as many as it had); 0 drafts each brief once.",
+    )
     review_mode: ReviewMode = "auto"
     review_timeout_s: int = Field(3600, ge=1)
     api_token: SecretStr | None = None

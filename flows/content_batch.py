@@ -86,12 +86,14 @@ def choose_text_model(config: ContentBatchConfig) -> batch.ModelChoice:
 
 
 @task
-def plan_text_drafts(brief_ids: list[int], config: ContentBatchConfig, model: batch.ModelChoice) -> list[batch.PlannedDraft]:
+def plan_text_drafts(
+    brief_ids: list[int], config: ContentBatchConfig, model: batch.ModelChoice, round_no: int = 0
+) -> list[batch.PlannedDraft]:
     settings = get_settings()
     generator = workers.get_generator("text", settings, spec=model.spec, registered=model.registered)
     return batch.plan(
         settings, brief_ids, batch_seed=config.seed, candidates=config.candidates or settings.candidates,
-        model_version=generator.model_version, params=generator.params,
+        model_version=generator.model_version, params=generator.params, round_no=round_no,
     )
 
 
@@ -160,6 +162,11 @@ def score(draft_ids: list[int]) -> None:
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
 def gate(draft_ids: list[int]) -> dict[int, str]:
     return batch.gate_drafts(get_settings(), draft_ids)
+
+
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
+def briefs_to_redraft(draft_ids: list[int]) -> list[int]:
+    return batch.briefs_to_redraft(get_settings(), draft_ids)
 
 
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
@@ -236,6 +243,46 @@ def report_batch(batch_id: int, draft_ids: list[int], review_mode: str) -> dict[
     return {"batch_id": batch_id, **summary}
 
 
+def redraft(batch_id: int, draft_ids: list[int], config: ContentBatchConfig, model: batch.ModelChoice) -> list[int]:
+    """Rounds of new candidates for the text briefs whose every candidate the gate rejected; their new draft ids.
+
+    Redrafting costs time only where drafts failed, and gives such a brief another chance instead of nothing.
+    """
+    settings = get_settings()
+    new_ids: list[int] = []
+    for round_no in range(1, settings.redraft_rounds + 1):
+        brief_ids = briefs_to_redraft(draft_ids + new_ids)
+        if not brief_ids:
+            break
+        with gpu_phase(settings):
+            planned = plan_text_drafts(brief_ids, config, model, round_no)
+            get_run_logger().info("batch %s: redraft round %d, %d new drafts for %d brief(s) whose drafts were "
+                                  "all rejected", batch_id, round_no, len(planned), len(brief_ids))
+            with progress.ProgressBar(f"batch-{batch_id}-redraft-{round_no}", len(planned),
+                                      description=f"Redraft round {round_no} of batch {batch_id}") as bar:
+                bar_id = bar.id if settings.task_runner == "threads" else None
+                with task_resources(settings):
+                    futures = [generate_text.submit(batch_id, part, model, bar_id)
+                               for part in _task_parts(settings, planned, settings.generation.batch_size)]
+                ids = _results(futures, bar, bar_id)
+            score(ids)
+        gate(ids)
+        new_ids += ids
+    return new_ids
+
+
+def _results(futures: list[Any], bar: progress.ProgressBar, bar_id: UUID | None) -> list[int]:
+    """The draft ids of generation futures in order; the bar moves here when tasks cannot move it (Ray)."""
+    ids: list[int] = []
+    for future in futures:
+        done = future.result()
+        ids += done
+        if bar_id is None:
+            bar.advance(done)
+    bar.complete()
+    return ids
+
+
 def _chunks(items: list[Any], size: int) -> list[list[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
@@ -276,7 +323,6 @@ def _run(batch_id: int, brief_ids: list[int], config: ContentBatchConfig) -> dic
     logger = get_run_logger()
     settings = get_settings()
     wanted = batch.modalities(settings, brief_ids)
-    draft_ids: list[int] = []
     # Planning loads the generators (for their versions), so it runs inside the GPU slot too.
     with gpu_phase(settings):
         # Only the generators a batch needs are loaded: an image-only batch never loads the text model.
@@ -295,14 +341,11 @@ def _run(batch_id: int, brief_ids: list[int], config: ContentBatchConfig) -> dic
                            for part in _task_parts(settings, planned, settings.generation.batch_size)]
                 futures += [generate_images.submit(batch_id, part, config, feedback, bar_id)
                             for part in _task_parts(settings, planned_images, settings.image.batch_size)]
-            for future in futures:
-                ids = future.result()
-                draft_ids += ids
-                if bar_id is None:
-                    bar.advance(ids)
-            bar.complete()
+            draft_ids = _results(futures, bar, bar_id)
         score(draft_ids)
     gate(draft_ids)
+    if model is not None:
+        draft_ids += redraft(batch_id, draft_ids, config, model)
     rank(draft_ids)
     review_mode = config.review_mode or settings.review_mode
     publish(draft_ids, review_mode)  # in held-only mode, the chosen approved drafts go out now

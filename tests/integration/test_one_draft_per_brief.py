@@ -203,3 +203,30 @@ def test_aigc_review_shows_the_choice_and_a_reviewer_can_pick_the_alternate(one_
     assert "[a]pprove, [r]eject, [e]dit and approve, [s]kip [r]" in result.output  # the alternate's default
     assert "2 reviewed, 1 published, 0 still waiting" in result.output
     assert published(one_scorer) == {first: ["default"], second: []}
+
+
+def test_a_redraft_round_plans_new_candidates_with_new_seeds(one_scorer: Settings) -> None:
+    with session_scope(one_scorer.db_url) as session:
+        repo.upsert_briefs([BriefSpec(ref="trees", topic="Trees")], session=session)
+    _, brief_ids = stages.start_batch(one_scorer, brief_refs=None, seed=1, candidates=2, review_mode="auto", config={})
+    first = stages.plan(one_scorer, brief_ids, batch_seed=1, candidates=2, model_version="m", params={})
+    again = stages.plan(one_scorer, brief_ids, batch_seed=1, candidates=2, model_version="m", params={}, round_no=1)
+    assert [p.request.candidate_index for p in first] == [0, 1]
+    assert [p.request.candidate_index for p in again] == [2, 3]
+    assert not {p.request.seed for p in first} & {p.request.seed for p in again}
+    assert not {p.key for p in first} & {p.key for p in again}
+
+
+def test_only_a_brief_whose_every_draft_was_rejected_is_redrafted(one_scorer: Settings) -> None:
+    briefs = [BriefSpec(ref="passes", topic="Trees"), BriefSpec(ref="fails", topic="Roads"),
+              BriefSpec(ref="waits", topic="Rivers")]
+    ids = drafted(one_scorer, briefs)
+    by_brief = dict(zip(["passes", "fails", "waits"], [ids[0:2], ids[2:4], ids[4:6]], strict=True))
+    # "fails" scores too low on both candidates; one "waits" candidate is held (its scorer failed).
+    stages.score_drafts(one_scorer, by_brief["fails"], [ScriptedScorer("relevance", lambda item: 0.1)])
+    stages.score_drafts(one_scorer, by_brief["waits"][:1], [ScriptedScorer("relevance", lambda item: 0.1)])
+    stages.score_drafts(one_scorer, by_brief["waits"][1:], [ScriptedScorer("relevance", unavailable=True)])
+    stages.gate_drafts(one_scorer, ids)
+    with session_scope(one_scorer.db_url) as session:
+        fails_id = repo.list_drafts(session=session, ids=by_brief["fails"])[0].brief_id
+    assert stages.briefs_to_redraft(one_scorer, ids) == [fails_id]
