@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -51,19 +52,21 @@ def main() -> None:
     started = time.perf_counter()
     summary = json.loads(_last_json(aigc(env, *run_args)))
     seconds = time.perf_counter() - started
+    # ru_maxrss of the largest child so far (Linux: KiB): the `aigc run` process with its models.
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     drafts = json.loads(aigc(env, "drafts", "list", "--batch", str(summary["batch_id"]), "--json"))
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
     header = {
         "model": drafts[0]["model_version"] if drafts else args.model, "commit": commit,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-        "load": os.getloadavg(), "seconds": round(seconds, 1), "summary": summary,
+        "load": os.getloadavg(), "seconds": round(seconds, 1), "peak_rss_mib": round(peak_mib), "summary": summary,
         "params": drafts[0]["params"] if drafts else {},
     }
     (HERE / f"drafts-{args.name}.json").write_text(json.dumps({"run": header, "drafts": drafts}, indent=2))
     lines = [f"# Writer evaluation drafts: {header['model']}", "",
              f"Commit {commit}, {header['machine']}, load {header['load'][0]:.2f}; `aigc run` took "
-             f"{seconds:.0f} s for {summary['drafts']} drafts of {summary['briefs']} briefs "
+             f"{seconds:.0f} s (peak RSS {peak_mib:.0f} MiB) for {summary['drafts']} drafts of {summary['briefs']} briefs "
              f"({', '.join(f'{n} {k}' for k, n in sorted(summary['decisions'].items()))}).", ""]
     for draft in drafts:
         words = len((draft.get("text") or "").split())
