@@ -31,7 +31,8 @@ _PLACEHOLDER_LINE = re.compile(
 # A stock sentence that says nothing to the reader; an editor strikes it whole ("I hope this email finds you
 # well." was the commonest reason the writer evaluation's letters were rejected).
 _STOCK_SENTENCE = re.compile(
-    r"(?:(?<=\n)|(?<=[.!?]\s)|^)[ \t]*i hope (?:this|the|my) (?:email|message|letter|note) finds you[^.!?\n]*[.!?][ \t]*"
+    r"(?:(?<=\n)|(?<=[.!?]\s)|^)[ \t]*(?:i|we) hope (?:this|the|my|our) (?:email|message|letter|note) finds you"
+    r"[^.!?\n]*[.!?][ \t]*"
     r"(?:\n(?=\n))?",
     re.IGNORECASE,
 )
