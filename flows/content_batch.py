@@ -344,10 +344,11 @@ def _run(batch_id: int, brief_ids: list[int], config: ContentBatchConfig) -> dic
             draft_ids = _results(futures, bar, bar_id)
         score(draft_ids)
     gate(draft_ids)
-    if model is not None:
+    review_mode = config.review_mode or settings.review_mode
+    # A person who reviews every draft may approve a rejected one; elsewhere a failed brief gets new candidates.
+    if model is not None and review_mode != "human":
         draft_ids += redraft(batch_id, draft_ids, config, model)
     rank(draft_ids)
-    review_mode = config.review_mode or settings.review_mode
     publish(draft_ids, review_mode)  # in held-only mode, the chosen approved drafts go out now
     if review_mode == "auto":
         return report_batch(batch_id, draft_ids, review_mode)
