@@ -113,3 +113,20 @@ def test_a_registered_lora_version_drafts_through_llama_cpp(writer, default_writ
     assert strong.generate([request])[0].text != base_text
     assert (tmp_path / "strong" / ".lora.gguf").is_file()
     assert strong.model_version.startswith("registry:v-strong@") and strong.model_version.endswith(writer.model_version)
+
+
+# The writer evaluation's library notice: asked for about 71 words, the writer restated the topic in 17-23.
+LIBRARY = BriefSpec(
+    ref="library-hours", audience="library members and local residents", tone="clear and welcoming",
+    topic="The Riverside Library opens longer from 3 March: Monday to Friday 9:00-20:00, Saturday 10:00-16:00, "
+          "closed Sunday", format="short announcement", min_words=50, max_words=120,
+    keywords=("opening hours", "library"), channel="web",
+)
+
+
+def test_a_draft_cannot_end_before_the_briefs_minimum_is_in_reach(writer: LlamaCppGenerator) -> None:
+    (draft,) = writer.generate([GenerationRequest(LIBRARY, 0, 12)])
+    assert draft.params["min_tokens"] == 70
+    # Seed 12 ended after 17 words when the end of turn was allowed at once; the last sentence may be trimmed.
+    assert len(draft.text.split()) >= 40, draft.text
+    assert "[" not in draft.text  # the placeholder ban holds beside the length rule (one logits processor)
