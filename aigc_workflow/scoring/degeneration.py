@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
+
+from aigc_workflow.briefs import BriefSpec
 
 from aigc_workflow.scoring.base import ModelUnavailable, ScoreResult, ScoringContext, ScoringItem
 
 if TYPE_CHECKING:
     from aigc_workflow.settings import Settings
 
-VERSION = "gopher-2"  # 2: texts under 50 words skip the rules that need a document's length
+VERSION = "gopher-3"  # 2: texts under 50 words skip the rules that need a document's length; 3: foreign script
 # The Gopher rules were set for documents of at least 50 words (the paper's own minimum). Below that, the most
 # frequent 4-word phrase of a text with no repeat at all is over 16% of its characters, and a 38-word social
 # post may hold only one of the eight stop words: in the writer evaluation (bench/writer/EVAL.md) all 7
@@ -36,6 +39,22 @@ REASONS = {
     "gopher_below_alpha_threshold": "fewer than 80% of its words contain a letter",
     "gopher_enough_stop_words": "fewer than 2 of the words 'the, be, to, of, and, that, have, with' (not prose)",
 }
+
+
+def script(character: str) -> str:
+    """The Unicode script of a letter, as the first word of its name says it: LATIN, CJK, CYRILLIC, ..."""
+    return unicodedata.name(character, "UNKNOWN").split(" ")[0]
+
+
+def scripts(texts: Iterable[str]) -> set[str]:
+    return {script(ch) for text in texts for ch in text if ch.isalpha()}
+
+
+def foreign_letters(text: str, brief: BriefSpec) -> str:
+    """Letters of a script the brief never uses: a writer drifting into another language mid-sentence (the
+    bundled Qwen writer wrote "to prevent water from积聚" in an English blog post)."""
+    allowed = scripts([brief.topic, brief.audience or "", *brief.keywords, *brief.facts]) | {"LATIN", "MICRO"}
+    return "".join(dict.fromkeys(ch for ch in text if ch.isalpha() and script(ch) not in allowed))
 
 
 def reason_text(reason: str) -> str:
@@ -91,8 +110,12 @@ class DegenerationScorer:
                 if verdict is not True:
                     broken = verdict[1] if isinstance(verdict, tuple) else "failed"
                     break
+            foreign = foreign_letters(item.text or "", item.brief)
+            if broken is None and foreign:
+                broken = "foreign_script"
             details: dict[str, Any] = {"rule": broken}
             if broken:
-                details["problems"] = [reason_text(broken)]
+                details["problems"] = [f"it switches to another script: {foreign[:20]!r}" if broken == "foreign_script"
+                                       else reason_text(broken)]
             results.append(ScoreResult(self.name, 0.0 if broken else 1.0, "gopher-rules", self._version, details))
         return results

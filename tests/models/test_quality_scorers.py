@@ -46,6 +46,15 @@ def test_a_loop_is_degenerate_in_a_short_text_and_a_long_one(settings: Settings)
     assert long.value == 0.0 and long.details["problems"]
 
 
+def test_a_switch_to_another_script_is_degenerate_unless_the_brief_uses_it(settings: Settings) -> None:
+    drifting = HERB_TIPS + " Use pots with holes to prevent water from积聚."
+    japanese = BriefSpec(ref="ja", topic="ベランダでハーブを育てる")
+    [english] = score(settings, "degeneration", HERBS, drifting)
+    [native] = score(settings, "degeneration", japanese, "ベランダでハーブを育てましょう。水やりは土が乾いたら。")
+    assert english.value == 0.0 and english.details["problems"] == ["it switches to another script: '积聚'"]
+    assert native.details["rule"] != "foreign_script"
+
+
 def test_common_nouns_and_a_place_the_brief_names_are_grounded(settings: Settings) -> None:
     herbs, trip = (score(settings, "groundedness", HERBS, HERB_TIPS)[0],
                    score(settings, "groundedness", TRIP, "Hillview Primary School visits on Tuesday 8 April.")[0])
