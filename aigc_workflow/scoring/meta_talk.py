@@ -8,7 +8,7 @@ from aigc_workflow.briefs import BriefSpec
 from aigc_workflow.scoring.base import ScoringItem
 from aigc_workflow.scoring.format import Check, RuleScorer, words
 
-VERSION = "rules-2"  # 2: "we hope ... finds you well"; an opening that copies the topic
+VERSION = "rules-2"  # 2: "we hope ... finds you well"
 # Markup and wording of the prompt itself, which only a writer that echoes its instructions would print.
 _PROMPT_ECHO = re.compile(
     r"</?(?:brief|topic|audience|tone|format|system|user|assistant|im_start|im_end)\b[^>]*>|<\|[a-z_]+\|>"
@@ -35,10 +35,6 @@ _SALUTATION = re.compile(r"^\s*(?:dear|hello|hi|hey|greetings|to)\b\s+(?P<who>[^
 # or of its topic addresses the readers by the brief's wording: "Dear existing dental patients,".
 AUDIENCE_ECHO_WORDS = 3
 TOPIC_ECHO_WORDS = 5
-# An opening that copies this many words in a row of the topic restates the request instead of writing to the
-# readers ("An LED desk lamp with three brightness levels and a USB charging port in its base is..."): the
-# editor's reading of the writer evaluation (bench/writer/EVAL.md) failed 9 chosen drafts for it.
-OPENING_COPY_WORDS = 8
 
 
 def copies_words(text: str, source: str, run: int) -> str | None:
@@ -72,10 +68,6 @@ def meta_checks(text: str | None, brief: BriefSpec) -> list[Check]:
             who, brief.topic, TOPIC_ECHO_WORDS)
     checks.append(Check("salutation_not_copied", copied is None,
                         f"the salutation copies the brief: {first.group(0).strip()!r}" if first and copied else None))
-    opening = " ".join(body.splitlines()[:3])[:400]
-    copied_topic = copies_words(opening, brief.topic, OPENING_COPY_WORDS)
-    checks.append(Check("opening_not_copied", copied_topic is None,
-                        f"the opening copies the topic: '{copied_topic}'" if copied_topic else None))
     return checks
 
 

@@ -59,8 +59,6 @@ def test_an_unfinished_text_fails_with_what_to_fix(text: str, problem: str) -> N
      "the salutation copies the brief: 'Dear existing dental patients'"),
     ("Dear all,\n\nWe hope this message finds you well. Your check-up is due.",
      "stock phrases: 'We hope this message finds you well'"),
-    ("Remind patients of Brookside Dental that their six-monthly check-up is due: book online today.",
-     "the opening copies the topic: 'Remind patients of Brookside Dental that their six-monthly'"),
 ])
 def test_talk_about_the_brief_or_as_an_assistant_fails(text: str, problem: str) -> None:
     assert problem in failed(meta_checks(text, DENTIST))
@@ -78,4 +76,4 @@ def test_scores_are_the_share_of_checks_passed_with_the_problems_in_the_details(
     assert [r.value for r in complete] == [1.0, 0.75]
     assert complete[1].details["problems"] == ["it stops mid-sentence: '...Your check-up is'"]
     meta = MetaTalkScorer(settings).score([ScoringItem(DENTIST, "As an AI, I say book now.")], ScoringContext())
-    assert meta[0].value == 0.8 and meta[0].version == "rules-2"  # 4 of its 5 checks passed
+    assert meta[0].value == 0.75 and meta[0].version == "rules-2"
