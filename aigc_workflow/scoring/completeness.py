@@ -7,15 +7,18 @@ import re
 from aigc_workflow.scoring.base import ScoringItem
 from aigc_workflow.scoring.format import Check, RuleScorer
 
-VERSION = "rules-2"  # 2: a bold full sentence is emphasis, not a heading; a title block may stack headings
+VERSION = "rules-2"  # 2: a bold full sentence is emphasis, not a heading; a title block may stack headings;
+# any short line ending on a comma closes a letter
 # A complete text ends on . ! ? or an ellipsis (closing quotes or brackets may follow), or on a line of
 # hashtags or emoji after such an end, as social posts do.
 _ENDS_SENTENCE = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*\s*$")
 _TAIL_LINE = re.compile(r"^(?:\s*(?:#\w+|[^\w\s]))+\s*$")  # hashtags, emoji, symbols only
 # A letter's closing ("Best wishes," then the sender's name) ends it as cleanly as a full stop does.
 _CLOSING = re.compile(
-    r"^\s*(?:(?:best|kind|warm|warmest|many|with)\b.{0,20}|thanks|thank you|sincerely|yours\b.{0,15}|regards"
-    r"|cheers|see you\b.{0,20}|all the best)[,!.]?\s*$",
+    r"^\s*(?:(?:(?:best|kind|warm|warmest|many|with)\b.{0,20}|thanks|thank you|sincerely|yours\b.{0,15}|regards"
+    r"|cheers|see you\b.{0,20}|all the best)[,!.]?"
+    # any short line ending on a comma ("Happy sewing,", "Thank you for your time,") before the sender's name
+    r"|(?:\S+\s+){0,5}\S+,)\s*$",
     re.IGNORECASE,
 )
 _TRAILING_TAGS = re.compile(r"(?:\s*(?:#\w+|[^\w\s.!?\"')\]\u2019\u201d]))+\s*$")  # hashtags, emoji

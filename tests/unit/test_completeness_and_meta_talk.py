@@ -24,6 +24,8 @@ def failed(checks) -> list[str]:  # type: ignore[no-untyped-def]
     "Our new loaf is here. Come and taste it!",
     "Stay warm this winter.\n\n#Winter #Tips",
     "Thank you for all your help.\n\nBest wishes,\nThe Oakfield team",
+    "We hope you find the perfect fabric.\n\nHappy sewing,\nThe Fern & Thread team",
+    "The survey closes on 30 April.\n\nThank you for your time,\nGreenleaf Garden Supplies",
     'She said "it was the best fair yet."',
     "1. Unplug chargers.\n2. Close the curtains at night.",
     "**Steel Water Bottle**\n\n**For commuters**\n\nIt keeps drinks cold.",  # a title and its tagline
