@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -23,11 +24,13 @@ def score_all(settings: Settings, drafts: Sequence[LabelledDraft], names: Sequen
     return {name: score_safely(create_scorer(name, settings), items, ScoringContext()) for name in names}
 
 
-def verdicts(settings: Settings, scores: dict[str, list[ScoreResult]], count: int) -> list[str]:
+def verdicts(settings: Settings, drafts: Sequence[LabelledDraft], scores: dict[str, list[ScoreResult]]) -> list[str]:
+    """The gate's decision on each draft with its brief's channel bounds, requiring the scorers that ran."""
     from aigc_workflow.gate import decide
 
-    return [decide({name: results[i] for name, results in scores.items()}, settings.gate, scores).decision
-            for i in range(count)]
+    return [decide({name: results[i] for name, results in scores.items()},
+                   settings.gate_for(draft.brief.channel or settings.default_channel), scores).decision
+            for i, draft in enumerate(drafts)]
 
 
 def oriented(result: ScoreResult, bound: Bound | None) -> float:
@@ -89,9 +92,12 @@ def gate_figures(drafts: Sequence[LabelledDraft], decisions: Sequence[str]) -> d
 
 def evaluate_on_drafts(settings: Settings, drafts: Sequence[LabelledDraft], names: Sequence[str]) -> dict[str, Any]:
     """Per scorer: AUC, precision and recall at its gate bound on each split, a bound calibrated on validation
-    (largest Youden J) with its test figures; and the gate's stop and pass rates on each split."""
+    (largest Youden J) with its test figures; and the gate's stop and pass rates on each split.
+
+    The gate is that of the named scorers (all default text scorers unless fewer are named). Originality has
+    no batch to compare with here: it sees each draft alone."""
     scores = score_all(settings, drafts, names)
-    decisions = verdicts(settings, scores, len(drafts))
+    decisions = verdicts(settings, drafts, scores)
     splits = {s: [i for i, d in enumerate(drafts) if d.split == s] for s in (VALIDATION, TEST)}
     report: dict[str, Any] = {
         "data": {s: {"drafts": len(ix), "briefs": len({drafts[i].brief.ref for i in ix}),
@@ -111,7 +117,9 @@ def evaluate_on_drafts(settings: Settings, drafts: Sequence[LabelledDraft], name
         cut = best_cut([values[i] for i in splits[VALIDATION]], [drafts[i].bad for i in splits[VALIDATION]])
         if cut is not None:
             is_min = bound is not None and bound.min is not None
-            entry["calibrated"] = {"bound": {"min" if is_min else "max": round(-cut if is_min else cut, 6)},
+            # Rounded away from the flagged side, so the bound flags exactly what the figures below count.
+            value = math.floor(-cut * 1e6) / 1e6 if is_min else math.ceil(cut * 1e6) / 1e6
+            entry["calibrated"] = {"bound": {"min" if is_min else "max": value},
                                    TEST: scorer_figures([values[i] for i in splits[TEST]],
                                                         [drafts[i].bad for i in splits[TEST]], cut)}
         report["scorers"][name] = entry

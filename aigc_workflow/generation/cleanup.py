@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from aigc_workflow.text_formats import GREETING, SUBJECT_LINE, Shape
+from aigc_workflow.text_formats import SUBJECT_LINE, Shape
 
 # An opening line that talks about the answer instead of being it: "Sure! Here is a short blog post:".
 _PREAMBLE = re.compile(
@@ -32,12 +32,15 @@ _PLACEHOLDER_LINE = re.compile(
 # well." was the commonest reason the writer evaluation's letters were rejected).
 _STOCK_SENTENCE = re.compile(
     r"(?:(?<=\n)|(?<=[.!?]\s)|^)[ \t]*(?:i|we) hope (?:this|the|my|our) (?:email|message|letter|note) finds you"
-    r"[^.!?\n]*[.!?][ \t]*"
+    # only the stock sentence itself: "... finds you well and are pleased to say the pool reopens" is kept
+    r" (?:well|in good health|in good spirits)(?: and (?:happy|healthy|in good spirits))?[.!][ \t]*"
     r"(?:\n(?=\n))?",
     re.IGNORECASE,
 )
 # A label the writer copied from the way requests are laid out: "Title: Easy Herbs" is the heading "Easy Herbs".
-_LABEL = re.compile(r"^[ \t]*(?:\*\*)?(?:title|headline)(?:\*\*)?\s*:\s*(?:\*\*)?\s*", re.IGNORECASE)
+_LABEL = re.compile(r"^[ \t]*(?P<bold>\*\*)?(?:title|headline)(?:\*\*)?\s*:\s*(?:\*\*)?\s*", re.IGNORECASE)
+# A greeting line to strike: short, on its own, ending like a salutation ("Dear parents," / "Hi everyone!").
+_GREETING_LINE = re.compile(r"^\s*(?:dear|hello|hi|hey|greetings)(?=[\s,!:])[^\n.?]{0,50}[,!:]\s*$", re.IGNORECASE)
 _BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 _FENCE = re.compile(r"^\s*```[\w-]*\s*\n(?P<body>.*?)\n\s*```\s*$", re.DOTALL)
 _QUOTES = {'"': '"', "\u201c": "\u201d", "'": "'"}
@@ -104,11 +107,14 @@ def _strike_stock(body: str, removed: list[str], shape: Shape | None) -> str:
         body = _BLANK_LINES.sub("\n\n", body[: match.start()] + body[match.end():]).strip()
     if match := _LABEL.match(body):
         removed.append(f"label: {match.group(0).strip()!r}")
-        body = body[match.end():]
+        heading, newline, rest = body[match.end():].partition("\n")
+        if match.group("bold") and heading.rstrip().endswith("**"):
+            heading = heading.rstrip()[:-2]  # "**Title: Easy Herbs**" is the heading "Easy Herbs"
+        body = heading + newline + rest
     if shape is not None and not shape.greeting:
-        for pattern, what in ((SUBJECT_LINE, "subject line"), (GREETING, "greeting")):
+        for pattern, what in ((SUBJECT_LINE, "subject line"), (_GREETING_LINE, "greeting")):
             first, _, rest = body.partition("\n")
-            if pattern.match(first) and rest.strip():
+            if pattern.match(first) and len(first.split()) <= 6 and rest.strip():
                 removed.append(f"{what} ({shape.family} has none): {first.strip()!r}")
                 body = rest.strip()
     return body

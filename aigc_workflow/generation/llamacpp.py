@@ -181,7 +181,8 @@ class LlamaCppGenerator(Generator):
 
     def _constraints(self, prompt: str, end_before: int) -> Any:
         """One logits processor for what a draft may not write: the banned tokens ("[" always; "@", "www" and
-        "http" unless the request has them), and any end of turn while the sequence is shorter than `end_before`.
+        "http" unless the request has them), and any end of turn or control token while the sequence is shorter
+        than `end_before`.
 
         One processor, not llama-cpp-python's `logit_bias` beside it: given both, 0.3.x drops both (its
         `LogitsProcessorList.extend` returns None), and its bias loops in Python over thousands of tokens.
@@ -191,8 +192,11 @@ class LlamaCppGenerator(Generator):
 
         banned = np.array([token for fragment, tokens in self._banned.items()
                            if fragment == "[" or fragment not in prompt.lower() for token in tokens], dtype=np.intc)
-        ends = np.array(sorted({self._llama.token_eos(), *(token for piece in self._formatter_stops()
-                                                           for token in self._tokens(piece))}), dtype=np.intc)
+        # Below the minimum no turn may end nor a new one open: every control token (<|im_end|>, <|im_start|>,
+        # ...) waits, since llama.cpp drops them from the text and a forced new turn would read as plain words.
+        ends = np.array(sorted({token for token in (self._llama.token_eos(), *(
+            token for piece in (*self._formatter_stops(), *self._special) for token in self._tokens(piece)))
+            if token >= 0}), dtype=np.intc)
 
         def constrain(input_ids: Any, scores: Any) -> Any:
             if banned.size:

@@ -75,7 +75,8 @@ def token_budget(brief: BriefSpec, limit: int) -> int:
 def min_tokens(brief: BriefSpec, budget: int) -> int:
     """New tokens a draft must reach before it may end (0: no minimum). Asked for "about 71 words", the writer
     restated a detailed topic in one sentence and stopped (the library's new hours: 23 words of a 50-word
-    minimum); its end of turn waits until the brief's minimum (about 1.3 tokens a word) is in reach."""
+    minimum); its end of turn waits until the brief's minimum is in reach (1.4 tokens a word: English runs at
+    1.2-1.35, and the last sentence may be trimmed)."""
     if not brief.min_words:
         return 0
     return max(0, min(int(brief.min_words * 1.4), budget - 24))

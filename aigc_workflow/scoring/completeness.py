@@ -17,10 +17,11 @@ _TAIL_LINE = re.compile(r"^(?:\s*(?:#\w+|[^\w\s]))+\s*$")  # hashtags, emoji, sy
 _CLOSING = re.compile(
     r"^\s*(?:(?:(?:best|kind|warm|warmest|many|with)\b.{0,20}|thanks|thank you|sincerely|yours\b.{0,15}|regards"
     r"|cheers|see you\b.{0,20}|all the best)[,!.]?"
-    # any short line ending on a comma ("Happy sewing,", "Thank you for your time,") before the sender's name
-    r"|(?:\S+\s+){0,5}\S+,)\s*$",
+    # a short capitalised line ending on a comma ("Happy sewing,", "Thank you for your time,") before the sender
+    r"|[A-Z][^\W\d_]*(?:\s+[^\W\d_]+){0,5},)\s*$",
     re.IGNORECASE,
 )
+_SENDER = re.compile(r"^\s*[A-Z0-9&]")  # a name or organisation signing, not a sentence running on
 _TRAILING_TAGS = re.compile(r"(?:\s*(?:#\w+|[^\w\s.!?\"')\]\u2019\u201d]))+\s*$")  # hashtags, emoji
 _LIST_MARKER_ONLY = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*\u2022])\s*$")
 # A heading line; a bold line ending on . ! or ? is an emphasised sentence, not a heading.
@@ -44,7 +45,10 @@ def completeness_checks(text: str | None) -> list[Check]:
     content = lines[:]
     while content and _TAIL_LINE.match(content[-1]) and len(content) > 1:
         content.pop()  # a closing line of hashtags or emoji
-    closing = next((i for i in range(len(content) - 1, max(len(content) - 4, 0), -1) if _CLOSING.match(content[i])), None)
+    # The closing sits after a finished sentence, with at most the sender's name (two lines) below it.
+    closing = next((i for i in range(len(content) - 1, max(len(content) - 4, 0), -1)
+                    if _CLOSING.match(content[i]) and _ENDS_SENTENCE.search(content[i - 1])
+                    and all(_SENDER.match(line) for line in content[i + 1:])), None)
     if closing is not None:
         content = content[: closing + 1]
         content[-1] = content[-1].rstrip().rstrip(",") + "."  # "Best wishes," closes like a sentence
@@ -80,7 +84,7 @@ def _is_empty_section(lines: list[str], i: int) -> bool:
     following = lines[i + 1]
     if not _HEADING.match(following) or _level(following) > _level(lines[i]):
         return False
-    return not (i == 0 and _level(lines[0]) == _level(following) == 7)
+    return not (i == 0 and all(line.lstrip().startswith("**") for line in (lines[0], following)))
 
 
 class CompletenessScorer(RuleScorer):

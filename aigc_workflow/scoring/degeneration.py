@@ -41,6 +41,14 @@ REASONS = {
 }
 
 
+# Scripts a text can drift into, by the first word of their letters' Unicode names. Latin is never foreign to
+# an English brief; letter-like symbols ("º", "ℹ", modifier letters, mathematical bold) are no script.
+WRITING_SYSTEMS = frozenset(
+    "CJK HIRAGANA KATAKANA HANGUL CYRILLIC GREEK ARABIC HEBREW THAI DEVANAGARI BENGALI TAMIL TELUGU GUJARATI "
+    "GURMUKHI KANNADA MALAYALAM SINHALA ARMENIAN GEORGIAN ETHIOPIC KHMER LAO MYANMAR TIBETAN MONGOLIAN".split()
+)
+
+
 def script(character: str) -> str:
     """The Unicode script of a letter, as the first word of its name says it: LATIN, CJK, CYRILLIC, ..."""
     return unicodedata.name(character, "UNKNOWN").split(" ")[0]
@@ -53,8 +61,9 @@ def scripts(texts: Iterable[str]) -> set[str]:
 def foreign_letters(text: str, brief: BriefSpec) -> str:
     """Letters of a script the brief never uses: a writer drifting into another language mid-sentence (the
     bundled Qwen writer wrote "to prevent water from积聚" in an English blog post)."""
-    allowed = scripts([brief.topic, brief.audience or "", *brief.keywords, *brief.facts]) | {"LATIN", "MICRO"}
-    return "".join(dict.fromkeys(ch for ch in text if ch.isalpha() and script(ch) not in allowed))
+    allowed = scripts([brief.topic, brief.audience or "", *brief.keywords, *brief.facts])
+    return "".join(dict.fromkeys(ch for ch in text
+                                 if ch.isalpha() and script(ch) in WRITING_SYSTEMS and script(ch) not in allowed))
 
 
 def reason_text(reason: str) -> str:

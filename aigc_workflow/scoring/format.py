@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 VERSION = "rules-3"  # 2: the shape of the brief's format (text_formats.py); 3: keywords in any inflection and spelling
 _WORD = re.compile(r"\w+(?:['\u2019-]\w+)*")
 _LETTERS = re.compile(r"[^\W_]+")
+_SENTENCE_BREAK = re.compile(r"[.!?;:]+(?:\s|$)|\n")
 # Degenerate generation (a loop) repeats phrases far more than prose does; prose of a few hundred
 # words repeats a 3-gram like "one of the" a handful of times at most, never a tenth of all 3-grams.
 TOP_NGRAM_MIN_COUNT = 4
@@ -57,8 +58,14 @@ def contains(text: str, phrase: str) -> bool:
     if phrase_pattern(phrase).search(text):
         return True
     wanted = canonical_words(phrase)
-    found = canonical_words(text)
-    return bool(wanted) and any(found[i:i + len(wanted)] == wanted for i in range(len(found) - len(wanted) + 1))
+    if not wanted:
+        return False
+    # Within one sentence or line: "free parking" is not in "Admission is free. Parking costs 5 pounds."
+    for part in _SENTENCE_BREAK.split(text):
+        found = canonical_words(part)
+        if any(found[i:i + len(wanted)] == wanted for i in range(len(found) - len(wanted) + 1)):
+            return True
+    return False
 
 
 def canonical_words(text: str) -> list[str]:

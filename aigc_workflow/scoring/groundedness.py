@@ -112,11 +112,11 @@ def _is_claim(entity: Any) -> bool:
     """A figure, or a name with at least one capitalised proper noun in it: the small NER model also tags
     capitalised common words ("Aim", "Invest" opening a list item) as organisations, which the tagger tells
     apart, and now and then a lower-case common noun ("thyme", "oregano") as a proper noun, which English
-    spelling tells apart."""
+    spelling tells apart (a name has a capital somewhere: "iPhone")."""
     if entity.label_ in FIGURES:
         return True
-    return entity.label_ in NAMED and any(token.tag_ in {"NNP", "NNPS"} and token.text[:1].isupper()
-                                          for token in entity)
+    return entity.label_ in NAMED and any(token.tag_ in {"NNP", "NNPS"} and any(c.isupper() for c in token.text)
+                                          for token in entity)  # "iPhone" and "eBay" are names too
 
 
 def brief_source(brief: BriefSpec) -> str:

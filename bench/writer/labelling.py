@@ -76,8 +76,10 @@ def merge(label_files: list[str], draft_files: list[str]) -> None:
                         "note": label.get("note", "")})
     target = default_path()
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sorted(out, key=lambda r: r["id"])))
-    loaded = load_labelled_drafts(target)
+    staged = target.with_suffix(".jsonl.new")  # checked before it replaces the set
+    staged.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sorted(out, key=lambda r: r["id"])))
+    loaded = load_labelled_drafts(staged)
+    staged.replace(target)
     print(f"{len(loaded)} labelled drafts -> {target}")
 
 

@@ -53,6 +53,8 @@ def test_a_switch_to_another_script_is_degenerate_unless_the_brief_uses_it(setti
     [native] = score(settings, "degeneration", japanese, "ベランダでハーブを育てましょう。水やりは土が乾いたら。")
     assert english.value == 0.0 and english.details["problems"] == ["it switches to another script: '积聚'"]
     assert native.details["rule"] != "foreign_script"
+    [symbols] = score(settings, "degeneration", HERBS, HERB_TIPS + " Bake at 180ºC. ℹ Tip: 𝐁asil loves sun.")
+    assert symbols.details["rule"] != "foreign_script"
 
 
 def test_common_nouns_and_a_place_the_brief_names_are_grounded(settings: Settings) -> None:

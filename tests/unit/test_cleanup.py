@@ -82,9 +82,17 @@ def test_an_editor_strikes_the_stock_finds_you_well_sentence(answer: str, expect
     assert cleaned.removed[0].startswith("stock sentence: 'I hope this")
 
 
-def test_a_title_label_leaves_the_heading() -> None:
-    cleaned = clean_answer("Title: Easy Herbs on a Balcony\n\nHerbs like sun.", hit_token_limit=False)
-    assert cleaned.text == "Easy Herbs on a Balcony\n\nHerbs like sun."
+def test_a_stock_sentence_that_carries_news_is_left_for_the_scorer() -> None:
+    answer = "Dear all,\n\nWe hope this message finds you well and are pleased to say the pool reopens on 3 May."
+    assert clean_answer(answer + " See you!", hit_token_limit=False).text == answer + " See you!"
+
+
+@pytest.mark.parametrize(("answer", "expected"), [
+    ("Title: Easy Herbs on a Balcony\n\nHerbs like sun.", "Easy Herbs on a Balcony\n\nHerbs like sun."),
+    ("**Title: Easy Herbs**\n\nHerbs like sun.", "Easy Herbs\n\nHerbs like sun."),
+])
+def test_a_title_label_leaves_the_heading(answer: str, expected: str) -> None:
+    assert clean_answer(answer, hit_token_limit=False).text == expected
 
 
 def test_a_greeting_goes_only_where_the_format_has_none() -> None:
@@ -94,6 +102,15 @@ def test_a_greeting_goes_only_where_the_format_has_none() -> None:
     assert cleaned.text == "The trip is on Tuesday 8 April."
     assert cleaned.removed == ("greeting (paragraph has none): 'Dear parents,'",)
     assert clean_answer(answer, hit_token_limit=False, shape=letter).text == answer
+
+
+@pytest.mark.parametrize("first_line", [
+    "Hi-vis vests must be worn on site from Monday 3 June.",
+    "Hello! Our new opening hours start on 3 March: 9:00-20:00 weekdays.",
+])
+def test_a_first_line_with_content_is_no_greeting_to_strike(first_line: str) -> None:
+    answer = f"{first_line}\n\nThank you."
+    assert clean_answer(answer, hit_token_limit=False, shape=shape_of("public notice")).text == answer
 
 
 def test_the_draft_is_fitted_to_its_briefs_format() -> None:

@@ -42,7 +42,9 @@ def test_a_finished_text_passes(text: str) -> None:
     ("Hello [Customer Name], your order is on its way.", "placeholders left in: '[Customer Name]'"),
     ("Lorem ipsum dolor sit amet.", "placeholders left in: 'Lorem ipsum'"),
     ("## Opening hours\n## Prices\nFrom 4 GBP.", "empty sections: '## Opening hours'"),
-    ("Prices:\n**Opening hours**\n**Prices**\nFrom 4 GBP.", "empty sections: '**Opening hours**'"),
+    ("Prices:\n**Opening hours**\n**Prices**\nFrom 4 GBP.", "empty sections: 'Prices:', '**Opening hours**'"),
+    ("Ingredients:\nMethod:\nMix and bake.", "empty sections: 'Ingredients:'"),
+    ("Spring planting day is here.\nJoin us on Saturday,\nfrom 10am at the", "it stops mid-sentence: '...from 10am at the'"),
     ("", "the text is empty"),
 ])
 def test_an_unfinished_text_fails_with_what_to_fix(text: str, problem: str) -> None:

@@ -78,6 +78,7 @@ def test_format_table(scorer, text, fields, value, failed) -> None:
         ("any class you like", "classes", True),
         ("Put it in the freezer", "freeze", False),
         ("I apologize for the delay", "sorry", False),
+        ("Admission is free. Parking costs 5 pounds.", "free parking", False),
     ],
 )
 def test_contains_whole_words(text: str, phrase: str, found: bool) -> None:
