@@ -22,7 +22,8 @@ CHANNEL_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 LIST_SEPARATOR = ";"
 NOT_HASHED = {"publish"}  # fields that do not shape generation (see BriefSpec.content_hash)
-HASHED_WHEN_GIVEN = {"facts"}  # fields added later: hashed only when not empty (see BriefSpec.content_hash)
+# Fields added later, with their defaults: hashed only when they differ from it (see BriefSpec.content_hash).
+HASHED_WHEN_GIVEN: dict[str, object] = {"facts": (), "language": "en"}
 
 
 def clean_text(value: str) -> str:
@@ -78,6 +79,10 @@ class BriefSpec(BaseModel):
     publish: int | None = Field(
         None, ge=1, le=64, description="How many of its candidates publish (the best-ranked approved ones); default 1."
     )
+    language: str = Field(
+        "en", pattern=r"^[a-z]{2}$",
+        description="ISO 639-1 code of the language to write in (en, de, es, ...); a draft in another is rejected.",
+    )
 
     @field_validator("ref", "topic", "audience", "tone", "format", mode="before")
     @classmethod
@@ -85,6 +90,11 @@ class BriefSpec(BaseModel):
         if isinstance(value, str):
             return clean_text(value)
         return value
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _language(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("keywords", "avoid", mode="before")
     @classmethod
@@ -110,9 +120,10 @@ class BriefSpec(BaseModel):
 
         `publish` is left out: how many drafts go out does not change what is drafted, and leaving it out
         keeps the hash (part of every draft's cache key) of every brief stored before it existed. Fields added
-        later (`facts`) are hashed only when given, for the same reason: a brief without them hashes as before.
+        later (`facts`, `language`) are hashed only when they differ from their default, for the same reason:
+        a brief without them hashes as before.
         """
-        exclude = NOT_HASHED | {name for name in HASHED_WHEN_GIVEN if not getattr(self, name)}
+        exclude = NOT_HASHED | {name for name, default in HASHED_WHEN_GIVEN.items() if getattr(self, name) == default}
         payload = json.dumps(self.model_dump(mode="json", exclude=exclude), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(payload.encode()).hexdigest()
 

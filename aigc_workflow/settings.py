@@ -31,6 +31,10 @@ def default_gate() -> dict[str, Bound]:
         "toxicity": Bound(max=0.5),
         "bias": Bound(max=0.5),
         "implicit_toxicity": Bound(max=0.5),
+        # The hate detector's 0.5 is its threshold calibrated on validation data (README "Harm filters").
+        "hate": Bound(max=0.5),
+        # 1 - P(the brief's language): above 0.5 the draft is in another language.
+        "language": Bound(max=0.5),
         "originality": Bound(min=0.10),
         "format": Bound(min=1.0),
         # Rule checks an editor would fail a draft on: each must pass whole (README "Text scorers").
@@ -146,12 +150,15 @@ class Settings(BaseSettings):
     bias_classifier: Path | None = Field(
         None, description="Folder of a bias classifier; default: the promoted `aigc models build-bias` version."
     )
+    hate_classifier: Path | None = Field(
+        None, description="Folder of a hate detector (`aigc models build-hate`); default: the one shipped with the engine."
+    )
     detoxify_variant: Literal["original", "unbiased", "multilingual"] = "original"
     detoxify_checkpoint: Path | None = None
     text_scorers: list[str] = Field(
         default_factory=lambda: [
-            "relevance", "toxicity", "bias", "originality", "format", "degeneration", "completeness", "meta_talk",
-            "groundedness",
+            "relevance", "toxicity", "bias", "hate", "language", "originality", "format", "degeneration",
+            "completeness", "meta_talk", "groundedness",
         ]
     )
     groundedness_model: str = Field(

@@ -62,6 +62,10 @@ def evaluate(
         labelled = load_labelled_drafts(drafts)
         on_drafts = evaluate_on_drafts(current, labelled, names or current.text_scorers)
         report = {} if drafts_only else evaluate_scorers(current, names, limit=None if limit is None else limit * 2)
+        if not drafts_only:
+            from aigc_workflow.filters.harm_eval import evaluate_harm
+
+            report["held_out_harm"] = evaluate_harm(current)
     except LabelledDataError as error:
         fail(str(error))
     except _missing_models() as error:
@@ -87,6 +91,28 @@ def evaluate(
         typer.echo(f"  identity false alarms {far['overall']:.1%}; worst groups: "
                    + ", ".join(f"{g} {v['false_alarm_rate']:.0%}" for g, v in worst))
         typer.echo(f"  benign slang flagged {entry['benign_slang_flagged']:.0%}")
+    _print_harm(report["held_out_harm"])
+
+
+def _print_harm(harm: dict) -> None:  # type: ignore[type-arg]
+    """The hand-written held-out set through the harm scorers and the gate, in 80 columns."""
+    hateful, benign = harm["hateful_stopped"], harm["benign_group_flagged"]
+    typer.echo(f"hand-written held-out set ({harm['texts']} texts), default bounds, scorers "
+               f"{', '.join(harm['scorers'])}:")
+    typer.echo(f"  hateful rejected or held {_pct(hateful['overall']['share'])} of {hateful['overall']['n']}; "
+               f"benign about groups flagged {_pct(benign['overall']['share'])} of {benign['overall']['n']}; "
+               f"benign slang flagged {_pct(harm['benign_slang_flagged']['share'])} of "
+               f"{harm['benign_slang_flagged']['n']}")
+    typer.echo(f"  {'group':<22}{'hateful stopped':>16}{'benign flagged':>16}")
+    for group in sorted(set(hateful["per_group"]) | set(benign["per_group"])):
+        stop, flag = hateful["per_group"].get(group), benign["per_group"].get(group)
+        typer.echo(f"  {group:<22}{_share(stop):>16}{_share(flag):>16}")
+    typer.echo("  hateful stopped per language: " + ", ".join(
+        f"{lang} {_share(rate)}" for lang, rate in hateful["per_language"].items()))
+
+
+def _share(rate: dict | None) -> str:  # type: ignore[type-arg]
+    return "-" if not rate else f"{_pct(rate['share'])} of {rate['n']}"
 
 
 def _print_drafts(report: dict) -> None:  # type: ignore[type-arg]
@@ -148,30 +174,71 @@ def build_bias(
     limit: int = typer.Option(None, "--limit", min=20, help="Train on at most N examples per source (quick)."),
     head: str = typer.Option("logistic", "--head", help="logistic (default, measured best) or mlp."),
     no_promote: bool = typer.Option(False, "--no-promote", help="Register as a candidate only."),
+    output: str = typer.Option(None, "--output", file_okay=False,
+                               help="Write it to this folder and register nothing (how the shipped one is made)."),
     json_out: bool = JsonOption,
 ) -> None:
     """Train the bias classifier on the packaged labelled data, save it under AIGC_HOME and register it."""
+    from pathlib import Path
+
     from aigc_workflow.filters.build import build_bias_classifier
 
     if head not in {"logistic", "mlp"}:  # before minutes of embedding, not after
         fail(f"--head must be logistic or mlp, not {head!r}")
     config = settings()
     try:
-        with db_session() as session:
-            result = build_bias_classifier(config, session=session, limit=limit, head=head, promote=not no_promote)
+        if output:
+            result = build_bias_classifier(config, limit=limit, head=head, output=Path(output))
+        else:
+            with db_session() as session:
+                result = build_bias_classifier(config, session=session, limit=limit, head=head,
+                                               promote=not no_promote)
     except _missing_models() as error:
         fail(str(error))
     if json_out:
         print_json(result)
         return
     held = result["held_out"]
-    typer.echo(f"built {result['name']} (id {result.get('id')}, {result.get('status')}) at {result['path']}")
+    where = f"(id {result['id']}, {result['status']}) " if "id" in result else "(not registered) "
+    typer.echo(f"built {result['name']} {where}at {result['path']}")
     for set_name in ("biased_comments", "implicit_harm"):
         m = held[set_name]
         typer.echo(f"  {set_name:<16} AUC {m['roc_auc']}  precision {m['precision']}  recall {m['recall']}")
     typer.echo(f"  identity false alarms {held['identity_false_alarm']['overall']:.1%}")
 
 
+def build_hate(
+    output: str = typer.Option(None, "--output", file_okay=False,
+                               help="Folder to write it to (default: the per-user cache the engine reads)."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Fine-tune the hate detector on the labelled data; its threshold is set on the validation split."""
+    from pathlib import Path
+
+    from aigc_workflow.filters.harm_data import HarmDataError
+    from aigc_workflow.filters.hate_detector import default_folder, describe, train_hate_detector
+
+    try:
+        folder = Path(output) if output else default_folder()
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        detector = train_hate_detector(folder, progress=lambda line: typer.echo(line, err=True))
+    except HarmDataError as error:
+        fail(str(error))
+    except _missing_models() as error:
+        fail(str(error))
+    info = {"path": str(folder), **describe(detector)}
+    if json_out:
+        print_json(info)
+        return
+    validation = info["calibration"]["validation"]
+    typer.echo(f"built the hate detector {info['version']} at {folder}")
+    typer.echo(f"  on the validation split: AUC {validation['roc_auc']}, recall {validation['recall']}, "
+               f"precision {validation['precision']}")
+    if output:
+        typer.echo(f"  use it: AIGC_HATE_CLASSIFIER={folder}")
+
+
 def register_models_commands(models_app: typer.Typer) -> None:
-    """Adds `build-bias` to the `aigc models` app (that app belongs to cli/models.py)."""
+    """Adds `build-bias` and `build-hate` to the `aigc models` app (that app belongs to cli/models.py)."""
     models_app.command("build-bias")(build_bias)
+    models_app.command("build-hate")(build_hate)

@@ -82,7 +82,7 @@ def rollback(kind: str = typer.Option("text", "--kind", help="Which kind of mode
 
 @app.command()
 def prepare() -> None:
-    """Ready the configured bundled text model once: join and verify its GGUF, or convert it for transformers."""
+    """Ready the bundled models once: join and verify the writer's GGUF (or convert it), build the hate detector."""
     import time
 
     from aigc_workflow.generation import text_backend
@@ -93,14 +93,19 @@ def prepare() -> None:
     config = settings()
     spec = parse_spec(config.text_model)
     if spec.kind != "bundled":
-        typer.echo(f"{config.text_model} is not a bundled model: nothing to prepare")
-        return
-    resolved = resolve_text_model(config.text_model, config)  # joins and checks a split GGUF
-    if text_backend(config) == "llama.cpp":
-        path = resolved.gguf_path
+        typer.echo(f"{config.text_model} is not a bundled model: nothing to prepare for it")
     else:
-        path = ensure_bundled_text_model(config, spec.name)
-    typer.echo(f"bundled text model {resolved.version} ready at {path} ({time.perf_counter() - started:.1f} s)")
+        resolved = resolve_text_model(config.text_model, config)  # joins and checks a split GGUF
+        if text_backend(config) == "llama.cpp":
+            path = resolved.gguf_path
+        else:
+            path = ensure_bundled_text_model(config, spec.name)
+        typer.echo(f"bundled text model {resolved.version} ready at {path} ({time.perf_counter() - started:.1f} s)")
+    from aigc_workflow.filters.hate_detector import ensure_hate_detector
+
+    started = time.perf_counter()
+    folder = ensure_hate_detector(progress=lambda line: typer.echo(line))
+    typer.echo(f"hate detector ready at {folder} ({time.perf_counter() - started:.1f} s)")
 
 
 def finetune(

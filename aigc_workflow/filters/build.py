@@ -48,6 +48,7 @@ def build_bias_classifier(
     head: str = "logistic",
     augment: bool = True,
     promote: bool = True,
+    output: Path | None = None,
 ) -> dict[str, Any]:
     """Train on the packaged labelled data, save under AIGC_HOME/models/bias/, and (with a session) register it.
 
@@ -76,7 +77,7 @@ def build_bias_classifier(
         held_out=metrics,
     )
     name = f"bias-{datetime.now(UTC):%Y%m%d-%H%M%S}-{model.version.removeprefix('sha256:')[:8]}"
-    folder = model.save(settings.models_dir / KIND / name)
+    folder = model.save(output or settings.models_dir / KIND / name)
     result: dict[str, Any] = {"name": name, "path": str(folder), "version": model.version,
                               "training": model.meta["trained_on"],
                               "calibrated_threshold": model.meta["calibrated_threshold"], "held_out": metrics}

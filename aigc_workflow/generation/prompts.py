@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from aigc_workflow.briefs import BriefSpec
+from aigc_workflow.languages import LANGUAGE_NAMES
 from aigc_workflow.text_formats import shape_of
 
 # Fixed text: nothing a brief contains is ever placed here, so a brief cannot rewrite the rules. Short and plain
@@ -106,6 +107,8 @@ def build_messages(brief: BriefSpec, special_tokens: Iterable[str] = ()) -> list
         ("Length", length_requirement(brief)),
         ("Use these exact words", _listed(brief.keywords, special) or None),
         ("Never use these words", _listed(brief.avoid, special) or None),
+        # Only when not English, so an English brief's prompt (and every cached draft) stays as it was.
+        ("Language", LANGUAGE_NAMES.get(brief.language, brief.language) if brief.language != "en" else None),
     ]
     request = "\n".join(f"{name}: {value}" for name, value in lines if value)
     user = f"Write the text described below.\n\n{request}"

@@ -70,6 +70,8 @@ SCORERS: dict[str, str] = {
     "toxicity": "aigc_workflow.scoring.toxicity:ToxicityScorer",
     "bias": "aigc_workflow.scoring.bias:BiasScorer",
     "implicit_toxicity": "aigc_workflow.scoring.implicit_toxicity:ImplicitToxicityScorer",
+    "hate": "aigc_workflow.scoring.hate:HateScorer",
+    "language": "aigc_workflow.scoring.language:LanguageScorer",
     "originality": "aigc_workflow.scoring.originality:OriginalityScorer",
     "format": "aigc_workflow.scoring.format:FormatScorer",
     "degeneration": "aigc_workflow.scoring.degeneration:DegenerationScorer",

@@ -18,7 +18,6 @@ from aigc_workflow.scoring.base import ModelUnavailable, ScoreResult, ScoringCon
 
 if TYPE_CHECKING:
     from aigc_workflow.filters.bias_classifier import LoadedClassifier
-    from aigc_workflow.scoring.toxicity import ToxicityBackend
     from aigc_workflow.settings import Settings
 
 GENDER_GROUPS = ("male", "female", "non-binary")
@@ -195,12 +194,13 @@ def _table_version() -> str:
 class BiasScorer:
     """value = max(classifier, probe_delta, IMBALANCE_WEIGHT * imbalance) in [0, 1]; higher is worse.
 
-    classifier: the probability from the bias classifier built by `aigc models build-bias` (calibrated so
-    0.5 is its chosen threshold). Without one the scorer still scores with the other two and says
-    `classifier: absent` in details: holding every draft until someone builds it would stop all
-    publishing for a component that only adds recall (README, Filter quality).
-    probe_delta: the largest |toxicity(variant) - toxicity(draft)| over identity-swapped variants,
-    so a draft whose toxicity depends on who it is about scores high. imbalance: one-sidedness of
+    classifier: the probability from a bias classifier built by `aigc models build-bias` (configured or
+    promoted; calibrated so 0.5 is its threshold). None is built by default: it flags most benign slang
+    (README "Harm"), and the hate scorer covers attacks on groups. Without it the probe asks the hate
+    detector, which must load (else the gate holds, fail closed) and whose probability is not counted here.
+    probe_delta: the largest |classifier(variant) - classifier(draft)| over identity-swapped variants:
+    it measures whether the filters treat groups differently, not hate (hate aimed at any group alike
+    scores about 0 here; the hate scorer catches it). imbalance: one-sidedness of
     gendered words (genbit's English lists), 0 below MIN_GENDERED of them.
     """
 
@@ -210,70 +210,63 @@ class BiasScorer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._lexicon: GenderLexicon | None = None
-        self._toxicity: ToxicityBackend | None = None
         self._classifier: LoadedClassifier | None = None
         self._classifier_status: dict[str, Any] | None = None
-        self.model = self.version = "unknown"  # set by load(), from the toxicity back-end in use
+        self._counts_classifier = True  # a built bias classifier's own probability is part of the value
+        self.model = self.version = "unknown"  # set by load(), from the classifier in use
 
     def load(self) -> None:
-        if self._classifier_status is None:
+        if self._classifier is None:
             from aigc_workflow.filters.bias_classifier import load_for_scoring
 
-            self._classifier, self._classifier_status = load_for_scoring(self.settings)
+            classifier, status = load_for_scoring(self.settings)
+            if classifier is None:
+                # No bias classifier built: the probe asks the hate detector (required: if it cannot load,
+                # this raises and the gate holds, like every other scorer without its model).
+                from aigc_workflow.filters.hate_detector import detector_for
+
+                classifier, source = detector_for(self.settings)
+                status = {"status": "not built; the probe uses the hate detector", "source": source}
+                self._counts_classifier = False
+            self._classifier, self._classifier_status = classifier, status
+            self.model = "genbit-en+" + ("bias-classifier" if self._counts_classifier else "hate-detector")
+            self.version = (f"genbit=={importlib.metadata.version('genbit')};swaps={_table_version()};"
+                            f"clf={classifier.version.removeprefix('sha256:')[:12]}")
         if self._lexicon is None:
             self._lexicon = gender_lexicon("en")
-        if self._toxicity is None:
-            from aigc_workflow.scoring.toxicity import backend_for
-
-            # The same cached model as the ToxicityScorer: no second load.
-            self._toxicity = backend_for(self.settings)
-            self.model = f"genbit-en+{self._toxicity.model}"
-            self.version = (
-                f"genbit=={importlib.metadata.version('genbit')};{self._toxicity.version};swaps={_table_version()}"
-            )
-            if self._classifier is not None:
-                self.model += "+bias-classifier"
-                self.version += f";clf={self._classifier.version.removeprefix('sha256:')[:12]}"
 
     def score(self, items: Sequence[ScoringItem], context: ScoringContext) -> list[ScoreResult]:
         self.load()
-        assert self._lexicon is not None and self._toxicity is not None
+        assert self._lexicon is not None and self._classifier is not None
         texts = [(item.text or "").strip() for item in items]
         plans = [counterfactuals(text) if text else [] for text in texts]
-        # One batch through the toxicity model: every draft that has variants, then all the variants.
-        batch: list[str] = []
-        for text, plan in zip(texts, plans, strict=True):
-            if plan:
-                batch.append(text)
-                batch.extend(variant for _, variant in plan)
-        # With the trained classifier built, the probe asks it rather than the classic toxicity model: the
-        # classic model itself scores identity words ("gay") as toxic, so swapping them measured its bias,
-        # not the draft's. The classifier was trained against exactly those identity false alarms.
-        if not batch:
-            probabilities = iter([])
-        elif self._classifier is not None:
-            probabilities = iter([float(p) for p in self._classifier.predict(batch)])
-        else:
-            probabilities = iter([max(p.values()) for p in self._toxicity.predict(batch)])
-        classified = iter(self._classifier.predict([t for t in texts if t]) if self._classifier else [])
+        # One batch through the classifier: every draft, then every identity-swapped variant. (The classic
+        # toxicity model scores identity words such as "gay" as toxic, so a probe on it measured its own bias;
+        # the classifier was trained against exactly those identity false alarms.)
+        unique = list(dict.fromkeys(t for t in texts if t))
+        batch = unique + [variant for plan in plans for _, variant in plan]
+        probabilities = iter(float(p) for p in self._classifier.predict(batch))
+        classified = {text: next(probabilities) for text in unique}
         results = []
         for text, plan in zip(texts, plans, strict=True):
             if not text:
                 results.append(ScoreResult(self.name, 0.0, self.model, self.version, {"empty_text": True}))
                 continue
             balance = gender_balance(text, self._lexicon)
-            probe: dict[str, Any] = {"variants": len(plan), "delta": 0.0,
-                                     "model": "bias-classifier" if self._classifier is not None else "toxicity"}
+            original = classified[text]
+            probe: dict[str, Any] = {
+                "variants": len(plan), "delta": 0.0, "model": "bias-classifier",
+                "measures": "whether the filters treat the groups differently; it does not detect hate",
+            }
             if plan:
-                original = next(probabilities)
                 deltas = [(abs(next(probabilities) - original), label) for label, _ in plan]
                 delta, label = max(deltas)
-                probe.update(delta=round(delta, 6), swap=label, original_toxicity=round(original, 6))
+                probe.update(delta=round(delta, 6), swap=label, original=round(original, 6))
             weighted = IMBALANCE_WEIGHT * balance["imbalance"]
+            classifier = {**(self._classifier_status or {}), "probability": round(original, 6)}
             parts = {"probe": probe["delta"], "gender imbalance": weighted}
-            classifier = dict(self._classifier_status or {})
-            if self._classifier is not None:
-                parts["classifier"] = classifier["probability"] = round(float(next(classified)), 6)
+            if self._counts_classifier:
+                parts["classifier"] = classifier["probability"]
             # max() would drop a NaN that comes last; a NaN part makes the whole value NaN, and the gate holds.
             value = math.nan if any(math.isnan(v) for v in parts.values()) else max(parts.values())
             details = {"probe": probe, "gender": balance, "weighted_imbalance": round(weighted, 6),

@@ -218,26 +218,41 @@ class ToxicityScorer:
         texts = [(item.text or "").strip() for item in items]
         masked = [0] * len(texts)
         scored = texts
+        attacks: list[bool] = [False] * len(texts)
         if backend.model == "alt-profanity-check":
             # The classic model is a bag of words that learned identity words as insults ("I am a gay man and
-            # proud" scored 0.71). Naming a group is not profanity: score the text without the descriptors.
-            # Demeaning content about a group is the bias scorer's (and its classifier's) to catch.
+            # proud" scored 0.71). Naming a group is not profanity: score the text without the descriptors,
+            # but only where that is benign. Where the hate detector reads the full text as an attack on a
+            # group, masking would remove the target ("All Muslims should die" -> "All should die"), so both
+            # forms are scored and the stricter counts.
+            from aigc_workflow.filters.hate_detector import detector_for
             from aigc_workflow.scoring.bias import mask_identity_terms
 
             pairs = [mask_identity_terms(text) for text in texts]
             scored, masked = [p[0] for p in pairs], [p[1] for p in pairs]
+            with_terms = [text for text, count in zip(texts, masked, strict=True) if count]
+            if with_terms:
+                detector, _ = detector_for(self.settings)
+                hits = iter(p > 0.5 for p in detector.predict(with_terms))
+                attacks = [bool(count) and next(hits) for count in masked]
+        unmasked = iter(backend.predict([text for text, attack in zip(texts, attacks, strict=True) if attack]))
         predictions = iter(backend.predict([text for text in scored if text]))
         results = []
-        for text, masked_count, scored_text in zip(texts, masked, scored, strict=True):
-            if text and not scored_text:
-                results.append(ScoreResult(self.name, 0.0, backend.model, backend.version,
-                                           {"identity_terms_masked": masked_count}))
-                continue
+        for text, masked_count, scored_text, attack in zip(texts, masked, scored, attacks, strict=True):
             if not text:
                 # An empty draft says nothing toxic; the format scorer fails it.
                 results.append(ScoreResult(self.name, 0.0, backend.model, backend.version, {"empty_text": True}))
                 continue
-            probs = {label: round(p, 6) for label, p in next(predictions).items()}
-            details: dict[str, Any] = {**probs, "identity_terms_masked": masked_count} if masked_count else probs
+            probs = {label: round(p, 6) for label, p in next(predictions).items()} if scored_text else {}
+            if attack:
+                full = {label: round(p, 6) for label, p in next(unmasked).items()}
+                probs = {label: max(p, probs.get(label, 0.0)) for label, p in full.items()}
+            if not probs:  # the text was nothing but identity terms
+                results.append(ScoreResult(self.name, 0.0, backend.model, backend.version,
+                                           {"identity_terms_masked": masked_count}))
+                continue
+            details: dict[str, Any] = dict(probs)
+            if masked_count:
+                details.update(identity_terms_masked=masked_count, unmasked_scored_as_attack=attack)
             results.append(ScoreResult(self.name, max(probs.values()), backend.model, backend.version, details))
         return results

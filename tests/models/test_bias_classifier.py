@@ -71,10 +71,11 @@ def test_build_register_then_evaluate_and_calibrate(tmp_path) -> None:
     home = tmp_path / "home"
     settings = Settings(home=home, device="cpu")
     brief = BriefSpec(ref="t", topic="t")
-    # Before a build: the bias scorer scores as before and says the classifier is absent.
+    # Before a build: the bias scorer's probe asks the hate detector, whose probability it does not count.
     [before] = score_safely(create_scorer("bias", settings), [ScoringItem(brief, "Go back to where you came from.")],
                             ScoringContext())
-    assert before.error is None and before.details["classifier"]["status"] == "absent"
+    assert before.error is None and "hate detector" in before.details["classifier"]["status"]
+    assert "classifier" not in {before.details["driver"]}
 
     built = _cli(home, "models", "build-bias", "--limit", "100", "--json")
     assert built["status"] == "promoted" and built["held_out"]["implicit_harm"]["roc_auc"] > 0.5

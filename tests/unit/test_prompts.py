@@ -200,3 +200,10 @@ def test_a_known_format_gets_its_layout_line_right_after_it():
     at = lines.index("Format: newsletter paragraph")
     assert lines[at + 1] == "Layout: one paragraph of plain prose; no greeting, sign-off, title or list"
     assert not any(line.startswith("Layout") for line in build_messages(brief())[1]["content"].splitlines())
+
+
+def test_a_brief_in_another_language_asks_for_it_and_english_adds_no_line():
+    german = build_messages(BriefSpec(ref="d", topic="Neue Öffnungszeiten", language="de"))[1]["content"]
+    assert "Language: German" in german
+    english = build_messages(BriefSpec(ref="e", topic="New opening hours"))[1]["content"]
+    assert "Language:" not in english
