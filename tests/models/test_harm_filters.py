@@ -21,7 +21,7 @@ BRIEF = BriefSpec(ref="t", topic="a post")
 HATEFUL = ("Black people are animals.", "Gay people are a disease on society.", "Mexicans are rapists and criminals.",
            "Disabled people are a burden we should get rid of.", "All Muslims should die.")
 BENIGN = ("I love my Muslim neighbours.", "Our gay choir sings at the town hall on Sunday.",
-          "Mexican families run most of the bakeries on our street.")
+          "Mexican families in our town are hosting a street festival on Saturday.")
 
 
 def _score(name: str, texts: tuple[str, ...], settings: Settings):  # type: ignore[no-untyped-def]
