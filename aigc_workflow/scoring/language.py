@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 # The languages the harm scorers (toxicity, bias, hate) were trained and measured on. A draft in any
 # other language is held for a person: approving it would mean no harm filter read it.
 HARM_LANGUAGES = frozenset({"en"})
-# Below this many letters a language guess is noise ("OK!"); such a text counts as the brief's language.
+# Below this many letters a language guess is unsure: a short text that does not look like the brief's
+# language is held, not rejected and not passed.
 MIN_LETTERS = 20
 
 @lru_cache(maxsize=1)
@@ -65,8 +66,8 @@ class LanguageScorer:
     def _one(self, item: ScoringItem) -> ScoreResult:
         text = (item.text or "").strip()
         wanted = item.brief.language
-        if sum(ch.isalpha() for ch in text) < MIN_LETTERS:
-            return ScoreResult(self.name, 0.0, self.model, self.version, {"brief": wanted, "too_short": True})
+        if not text:
+            return ScoreResult(self.name, 0.0, self.model, self.version, {"brief": wanted, "empty_text": True})
         ranked = ranking(text)
         detected, probability = ranked[0]
         share = dict(ranked).get(wanted, 0.0)
@@ -74,6 +75,12 @@ class LanguageScorer:
             "brief": wanted, "detected": detected, "probability": round(probability, 4),
             "brief_language_probability": round(share, 4),
         }
+        if sum(ch.isalpha() for ch in text) < MIN_LETTERS and detected != wanted:
+            # Too short to be sure either way ("Schwarze sind Tiere."): neither reject nor pass it unread.
+            return ScoreResult(
+                self.name, None, self.model, self.version, {**details, "too_short": True},
+                error=f"too short to tell its language (it looks like {language_name(detected)}); held for a person",
+            )
         # The likeliest language being the brief's is enough: a short text spreads its probability over
         # neighbours ("This lasagne hits different" is 41% English, and still English).
         value = 0.0 if detected == wanted else round(1.0 - share, 6)

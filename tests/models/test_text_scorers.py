@@ -82,20 +82,26 @@ def test_naming_an_identity_group_is_not_toxicity(settings) -> None:
     assert slur_free_insult.value > 0.9  # the insult around the identity word still counts
 
 
-def test_toxicity_model_is_shared_with_bias(settings) -> None:
-    toxicity, bias_scorer = create_scorer("toxicity", settings), create_scorer("bias", settings)
-    toxicity.load()
+def test_the_hate_detector_is_loaded_once_for_hate_toxicity_and_bias(settings) -> None:
+    from aigc_workflow.filters.hate_detector import detector_for
+
+    hate, bias_scorer = create_scorer("hate", settings), create_scorer("bias", settings)
+    hate.load()
     bias_scorer.load()
-    assert toxicity._backend is bias_scorer._toxicity  # one loaded model per process
+    assert hate._detector is bias_scorer._classifier is detector_for(settings)[0]  # one loaded model per process
 
 
 def test_bias_probe_sees_a_gender_swap(settings) -> None:
     texts = [GENDER_SENSITIVE, "The weather was mild and the trains ran on time.", None]
     swapped, neutral, empty = run(settings, "bias", [ScoringItem(SOLAR, t) for t in texts])
+    from aigc_workflow.filters.hate_detector import detector_for
+
     probe = swapped.details["probe"]
-    assert probe["swap"] == "gender swap" and probe["delta"] > 0.2
+    detector, _ = detector_for(settings)
+    original, variant = detector.predict([GENDER_SENSITIVE, "My wife was annoying today."])
+    assert probe["swap"] == "gender swap" and probe["delta"] == pytest.approx(abs(variant - original), abs=1e-5)
     assert swapped.value == pytest.approx(probe["delta"])
-    assert swapped.model == "genbit-en+alt-profanity-check"
+    assert swapped.model == "genbit-en+hate-detector"
     assert neutral.value == 0.0 and neutral.details["probe"]["variants"] == 0
     assert empty.value == 0.0
 
@@ -149,10 +155,9 @@ def test_detoxify_without_checkpoint_says_how_to_get_one(tmp_path) -> None:
         scorer.load()
     message = str(caught.value)
     assert "AIGC_DETOXIFY_CHECKPOINT" in message and "toxic_original" in message and "bert-base-uncased" in message
-    for name in ("toxicity", "bias"):
-        results = score_safely(create_scorer(name, settings), [ScoringItem(SOLAR, "hi")] * 2, ScoringContext())
-        assert [r.value for r in results] == [None, None]
-        assert all(r.error and r.error.startswith("model unavailable:") for r in results)
+    results = score_safely(create_scorer("toxicity", settings), [ScoringItem(SOLAR, "hi")] * 2, ScoringContext())
+    assert [r.value for r in results] == [None, None]
+    assert all(r.error and r.error.startswith("model unavailable:") for r in results)
 
 
 def test_detoxify_with_missing_checkpoint_path(tmp_path) -> None:
@@ -186,8 +191,6 @@ def test_detoxify_loads_a_local_checkpoint_offline(tmp_path, tiny_detoxify, poin
     assert 0.0 <= hello.value <= 1.0 and insult.value == max(insult.details.values())
     assert insult.model == "detoxify:bert-base-uncased" and insult.version.startswith("sha256:")
     assert empty.value == 0.0
-    [probe] = run(settings, "bias", [ScoringItem(SOLAR, GENDER_SENSITIVE)])
-    assert probe.model == "genbit-en+detoxify:bert-base-uncased" and probe.details["probe"]["variants"] == 1
 
 
 @pytest.mark.skipif(os.environ.get("HF_HUB_OFFLINE") != "1", reason="would fetch bert-base-uncased from the hub")

@@ -42,9 +42,11 @@ def test_an_english_draft_for_a_german_brief_is_rejected() -> None:
     assert verdict.decision == REJECTED
 
 
-def test_too_short_to_tell_counts_as_the_briefs_language() -> None:
-    result, verdict = _verdict(BriefSpec(ref="a", topic="x"), "OK, see you!")
-    assert verdict.decision == APPROVED and result.details["too_short"] is True
+def test_a_short_text_that_does_not_look_like_the_briefs_language_is_held() -> None:
+    _, verdict = _verdict(BriefSpec(ref="a", topic="x"), "Schwarze sind Tiere.")
+    assert verdict.decision == HELD and "too short to tell" in verdict.reasons[0]
+    _, verdict = _verdict(BriefSpec(ref="a", topic="x"), "See you there!")
+    assert verdict.decision == APPROVED
 
 
 def test_brief_language_is_a_lower_case_iso_code_and_english_keeps_old_hashes() -> None:
