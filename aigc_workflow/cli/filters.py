@@ -47,17 +47,31 @@ def evaluate(
     limit: int = LimitOption,
     drafts: str = DraftsOption,
     drafts_only: bool = typer.Option(False, "--drafts-only", help="Only the labelled drafts, not the harm sets."),
+    harm_only: bool = typer.Option(False, "--harm-only", help="Only the hand-written held-out harm set through "
+                                   "the default harm scorers and the gate (under a minute)."),
     json_out: bool = JsonOption,
 ) -> None:
     """Each text scorer on labelled drafts (AUC, precision, recall at its bound; a bound calibrated on the
     validation briefs, reported on the test briefs) and the gate's stop and pass rates; then, for the harm
-    scorers, the harm sets with identity false alarms per group."""
+    scorers, the harm sets with identity false alarms per group, and the hand-written held-out harm set."""
     from aigc_workflow.filters.drafts import LabelledDataError, load_labelled_drafts
     from aigc_workflow.filters.evaluate import evaluate_scorers
     from aigc_workflow.filters.gate_quality import evaluate_on_drafts
 
     names = _names(scorers)
     current = settings()
+    if harm_only:
+        from aigc_workflow.filters.harm_eval import evaluate_harm
+
+        try:
+            harm = evaluate_harm(current)
+        except _missing_models() as error:
+            fail(str(error))
+        if json_out:
+            print_json({"held_out_harm": harm})
+        else:
+            _print_harm(harm)
+        return
     try:
         labelled = load_labelled_drafts(drafts)
         on_drafts = evaluate_on_drafts(current, labelled, names or current.text_scorers)
@@ -97,22 +111,23 @@ def evaluate(
 def _print_harm(harm: dict) -> None:  # type: ignore[type-arg]
     """The hand-written held-out set through the harm scorers and the gate, in 80 columns."""
     hateful, benign = harm["hateful_stopped"], harm["benign_group_flagged"]
-    typer.echo(f"hand-written held-out set ({harm['texts']} texts), default bounds, scorers "
-               f"{', '.join(harm['scorers'])}:")
-    typer.echo(f"  hateful rejected or held {_pct(hateful['overall']['share'])} of {hateful['overall']['n']}; "
-               f"benign about groups flagged {_pct(benign['overall']['share'])} of {benign['overall']['n']}; "
-               f"benign slang flagged {_pct(harm['benign_slang_flagged']['share'])} of "
-               f"{harm['benign_slang_flagged']['n']}")
-    typer.echo(f"  {'group':<22}{'hateful stopped':>16}{'benign flagged':>16}")
+    typer.echo(f"hand-written held-out set, {harm['texts']} texts, default bounds")
+    typer.echo(f"  (scorers {', '.join(harm['scorers'])}):")
+    for label, rate in (("hateful rejected or held", hateful["overall"]),
+                        ("benign about groups flagged", benign["overall"]),
+                        ("benign slang flagged", harm["benign_slang_flagged"])):
+        typer.echo(f"  {label:<30}{_share(rate)}")
+    typer.echo(f"  {'group':<22}{'hateful stopped':>18}{'benign flagged':>18}")
     for group in sorted(set(hateful["per_group"]) | set(benign["per_group"])):
         stop, flag = hateful["per_group"].get(group), benign["per_group"].get(group)
-        typer.echo(f"  {group:<22}{_share(stop):>16}{_share(flag):>16}")
-    typer.echo("  hateful stopped per language: " + ", ".join(
-        f"{lang} {_share(rate)}" for lang, rate in hateful["per_language"].items()))
+        typer.echo(f"  {group:<22}{_share(stop):>18}{_share(flag):>18}")
+    typer.echo(f"  {'language':<22}{'hateful stopped':>18}")
+    for language, rate in hateful["per_language"].items():
+        typer.echo(f"  {language:<22}{_share(rate):>18}")
 
 
 def _share(rate: dict | None) -> str:  # type: ignore[type-arg]
-    return "-" if not rate else f"{_pct(rate['share'])} of {rate['n']}"
+    return "-" if not rate or rate["share"] is None else f"{rate['share']:.1%} of {rate['n']}"
 
 
 def _print_drafts(report: dict) -> None:  # type: ignore[type-arg]

@@ -119,3 +119,20 @@ def test_rebuilding_the_detector_reproduces_it(settings, tmp_path) -> None:
     texts = [row.text for row in held_out()][:80]
     assert rebuilt.version == built.version
     assert np.allclose(built.predict(texts), rebuilt.predict(texts), atol=1e-3)
+
+
+def test_filters_evaluate_harm_only_prints_the_held_out_figures_in_80_columns(settings) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from aigc_workflow.cli.main import app
+
+    env = {"AIGC_HOME": str(settings.home), "AIGC_DEVICE": "cpu"}
+    text = CliRunner().invoke(app, ["filters", "evaluate", "--harm-only"], env=env)
+    assert text.exit_code == 0, text.output
+    assert "hateful rejected or held" in text.output and "sexual_orientation" in text.output
+    assert max(len(line) for line in text.output.splitlines()) <= 80
+    parsed = CliRunner().invoke(app, ["filters", "evaluate", "--harm-only", "--json"], env=env)
+    report = json.loads(parsed.stdout[parsed.stdout.index("{"):])["held_out_harm"]
+    assert report["hateful_stopped"]["overall"]["n"] >= 150
