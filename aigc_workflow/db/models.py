@@ -85,6 +85,8 @@ class Brief(Base):
     channel: Mapped[str | None] = mapped_column(String(100))
     candidates: Mapped[int | None]
     publish: Mapped[int | None]  # how many of its candidates publish; None means 1
+    # ISO 639-1; the server default fills the rows stored before the column existed (all English).
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default=text("'en'"))
     content_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
