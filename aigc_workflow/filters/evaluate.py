@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 # Scorers whose value says "harmful" (higher is worse) and the held-out set each is calibrated on.
 LABELLED: dict[str, str] = {
     "toxicity": "implicit_harm", "bias": "biased_comments", "implicit_toxicity": "implicit_harm",
+    "hate": "implicit_harm",
 }
 NOT_APPLICABLE = "no labelled data for this scorer is available offline"
 
@@ -78,8 +79,9 @@ def evaluate_scorers(
 def calibrate(
     settings: Settings, target_precision: float, names: list[str] | None = None, *, limit: int | None = None
 ) -> dict[str, Any]:
-    """Per labelled scorer: the lowest `max` bound reaching `target_precision` on its held-out set, and its cost."""
-    from aigc_workflow.filters.datasets import load_filter_data
+    """Per labelled scorer: the lowest `max` bound reaching `target_precision` on one half of its held-out set
+    (validation), with precision, recall and identity false alarms reported on the other half (test)."""
+    from aigc_workflow.filters.datasets import load_filter_data, split_of
     from aigc_workflow.filters.metrics import at_threshold, false_alarm_rates, threshold_for_precision
 
     data = load_filter_data(limit=limit)
@@ -94,12 +96,16 @@ def calibrate(
             continue
         by_text = dict(zip(texts, values, strict=True))
         examples = _sets(data)[LABELLED[name]]
-        scores, labels = [by_text[e.text] for e in examples], [e.label for e in examples]
-        suggested = threshold_for_precision(scores, labels, target_precision)
-        entry: dict[str, Any] = {"set": LABELLED[name], "current": _bound(settings, name), "suggested": suggested}
+        # Choosing a bound and reporting its precision on the same texts would flatter it: halves by hash.
+        validation = [e for e in examples if split_of(f"calibrate/{e.text}", 0.5) == "test"]
+        test = [e for e in examples if split_of(f"calibrate/{e.text}", 0.5) == "train"]
+        suggested = threshold_for_precision([by_text[e.text] for e in validation], [e.label for e in validation],
+                                            target_precision)
+        entry: dict[str, Any] = {"set": LABELLED[name], "current": _bound(settings, name), "suggested": suggested,
+                                 "calibrated_on": len(validation), "reported_on": len(test)}
         if suggested is not None:
-            point = at_threshold(scores, labels, suggested)
-            identity = data.test_identity
+            point = at_threshold([by_text[e.text] for e in test], [e.label for e in test], suggested)
+            identity = [e for e in data.test_identity if split_of(f"calibrate/{e.text}", 0.5) == "train"]
             rates = false_alarm_rates([by_text[e.text] for e in identity], [e.group for e in identity], suggested)
             entry.update(suggested=round(suggested, 6), precision=round(point.precision or 0.0, 4),
                          recall=round(point.recall or 0.0, 4),
