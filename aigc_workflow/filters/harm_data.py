@@ -26,7 +26,10 @@ from aigc_workflow.filters.datasets import (
     split_of,
 )
 
-WRITTEN_TRAINING = ("harm_train_a.jsonl", "harm_train_b.jsonl")
+# a, b and d were written for training (d: veiled threats, objectifying "jokes", counter-speech, rough idioms).
+# c and e are the first and second held-out sets, moved here once they had been measured on: a set that has
+# been looked at can no longer report honestly, so each was replaced by a freshly written one.
+WRITTEN_TRAINING = tuple(f"harm_train_{part}.jsonl" for part in "abcde")
 HELD_OUT = "harm_heldout.jsonl"
 VALIDATION_FRACTION = 0.2
 KINDS = ("hateful", "benign_group", "benign_slang")
@@ -90,7 +93,10 @@ def held_out() -> tuple[HarmText, ...]:
 
 @lru_cache(maxsize=1)
 def written_training() -> tuple[HarmText, ...]:
-    return tuple(row for name in WRITTEN_TRAINING for row in read_labelled(data_file(name), "written", None))
+    """English rows only: the detector reads English (the language scorer holds the rest), and foreign rows,
+    all of them hateful, would teach it that a foreign language is itself a sign of hate."""
+    rows = (row for name in WRITTEN_TRAINING for row in read_labelled(data_file(name), "written", None))
+    return tuple(row for row in rows if row.language == "en")
 
 
 def _holisticbias_by_template() -> list[HarmText]:
