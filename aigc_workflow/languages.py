@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# The languages the harm scorers (toxicity, bias, hate) were trained and measured on. A draft in any other
+# language is held for a person: approving it would mean no harm filter read it.
+HARM_LANGUAGES = frozenset({"en"})
+
 # ISO 639-1 names for the reason lines; a code missing here is shown as the code alone.
 LANGUAGE_NAMES = {
     "en": "English", "de": "German", "es": "Spanish", "fr": "French", "it": "Italian", "pt": "Portuguese",

@@ -151,7 +151,7 @@ class Settings(BaseSettings):
         None, description="Folder of a bias classifier; default: the promoted `aigc models build-bias` version."
     )
     hate_classifier: Path | None = Field(
-        None, description="Folder of a hate detector (`aigc models build-hate`); default: the one shipped with the engine."
+        None, description="Folder of a hate detector (`aigc models build-hate --output`); default: the one `aigc models prepare` builds."
     )
     detoxify_variant: Literal["original", "unbiased", "multilingual"] = "original"
     detoxify_checkpoint: Path | None = None

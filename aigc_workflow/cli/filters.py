@@ -235,7 +235,8 @@ def build_hate(
 
     try:
         folder = Path(output) if output else default_folder()
-        folder.parent.mkdir(parents=True, exist_ok=True)
+        if folder.exists() and any(folder.iterdir()) and not (folder / "hate.json").is_file():
+            fail(f"{folder} is not empty and holds no hate detector; name a new or empty folder")
         detector = train_hate_detector(folder, progress=lambda line: typer.echo(line, err=True))
     except HarmDataError as error:
         fail(str(error))

@@ -101,10 +101,17 @@ def prepare() -> None:
         else:
             path = ensure_bundled_text_model(config, spec.name)
         typer.echo(f"bundled text model {resolved.version} ready at {path} ({time.perf_counter() - started:.1f} s)")
+    if config.hate_classifier:
+        typer.echo(f"hate detector: the configured {config.hate_classifier}")
+        return
+    from aigc_workflow.filters.harm_data import HarmDataError
     from aigc_workflow.filters.hate_detector import ensure_hate_detector
 
     started = time.perf_counter()
-    folder = ensure_hate_detector(progress=lambda line: typer.echo(line))
+    try:
+        folder = ensure_hate_detector(progress=lambda line: typer.echo(line))
+    except HarmDataError as error:
+        fail(str(error))
     typer.echo(f"hate detector ready at {folder} ({time.perf_counter() - started:.1f} s)")
 
 

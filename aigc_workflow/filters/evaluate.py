@@ -11,8 +11,9 @@ if TYPE_CHECKING:
 # Scorers whose value says "harmful" (higher is worse) and the held-out set each is calibrated on.
 LABELLED: dict[str, str] = {
     "toxicity": "implicit_harm", "bias": "biased_comments", "implicit_toxicity": "implicit_harm",
-    "hate": "implicit_harm",
 }
+# `hate` trained on samples of these same sources (split its own way), so it is measured only on the
+# hand-written held-out set (filters/harm_eval.py), never here.
 NOT_APPLICABLE = "no labelled data for this scorer is available offline"
 
 
@@ -53,7 +54,8 @@ def evaluate_scorers(
     }
     for name in names if names is not None else settings.text_scorers:
         if name not in LABELLED:
-            report["scorers"][name] = {"applicable": False, "reason": NOT_APPLICABLE}
+            reason = "measured on the hand-written held-out set only (below)" if name == "hate" else NOT_APPLICABLE
+            report["scorers"][name] = {"applicable": False, "reason": reason}
             continue
         values, error, model = score_texts(name, texts, settings)
         if error is not None:

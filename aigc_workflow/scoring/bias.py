@@ -255,7 +255,8 @@ class BiasScorer:
             balance = gender_balance(text, self._lexicon)
             original = classified[text]
             probe: dict[str, Any] = {
-                "variants": len(plan), "delta": 0.0, "model": "bias-classifier",
+                "variants": len(plan), "delta": 0.0,
+                "model": "bias-classifier" if self._counts_classifier else "hate-detector",
                 "measures": "whether the filters treat the groups differently; it does not detect hate",
             }
             if plan:

@@ -1,10 +1,11 @@
-"""Hate: text that demeans, dehumanises, threatens or calls for excluding a group (the shipped hate detector)."""
+"""Hate: text that demeans, dehumanises, threatens or calls for excluding a group (the fine-tuned hate detector)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from aigc_workflow.languages import HARM_LANGUAGES, language_name
 from aigc_workflow.scoring.base import ScoreResult, ScoringContext, ScoringItem
 
 if TYPE_CHECKING:
@@ -44,14 +45,26 @@ class HateScorer:
         self.load()
         assert self._detector is not None
         texts = [(item.text or "").strip() for item in items]
-        probabilities = iter(self._detector.predict([t for t in texts if t]))
+        # English only. The language scorer holds other languages too, but a configuration without it must not
+        # turn this scorer into an approval of text it cannot read.
+        readable = [bool(t) and item.brief.language in HARM_LANGUAGES for t, item in zip(texts, items, strict=True)]
+        scored = iter(self._detector.predict_windows([t for t, ok in zip(texts, readable, strict=True) if ok]))
         results = []
-        for text in texts:
+        for text, ok, item in zip(texts, readable, items, strict=True):
             if not text:
                 results.append(ScoreResult(self.name, 0.0, self.model, self.version, {"empty_text": True}))
                 continue
-            probability = round(float(next(probabilities)), 6)
+            if not ok:
+                results.append(ScoreResult(
+                    self.name, None, self.model, self.version, {"brief_language": item.brief.language},
+                    error=f"the hate detector reads {', '.join(sorted(HARM_LANGUAGES))} only, the brief is in "
+                          f"{language_name(item.brief.language)}; held for a person"))
+                continue
+            raw, window = next(scored)
+            probability = round(float(raw), 6)
             details: dict[str, object] = {"probability": probability, "source": self._source}
+            if window != text:
+                details["worst_window"] = window
             if probability > 0.5:
                 details["problems"] = ["reads as demeaning, dehumanising, threatening or excluding a group"]
             results.append(ScoreResult(self.name, probability, self.model, self.version, details))

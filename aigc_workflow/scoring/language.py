@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from aigc_workflow.languages import language_name
+from aigc_workflow.languages import HARM_LANGUAGES, language_name
 from aigc_workflow.scoring.base import (
     ModelUnavailable,
     ScoreResult,
@@ -18,9 +18,6 @@ from aigc_workflow.scoring.base import (
 if TYPE_CHECKING:
     from aigc_workflow.settings import Settings
 
-# The languages the harm scorers (toxicity, bias, hate) were trained and measured on. A draft in any
-# other language is held for a person: approving it would mean no harm filter read it.
-HARM_LANGUAGES = frozenset({"en"})
 # Below this many letters a language guess is unsure: a short text that does not look like the brief's
 # language is held, not rejected and not passed.
 MIN_LETTERS = 20
@@ -69,6 +66,10 @@ class LanguageScorer:
         if not text:
             return ScoreResult(self.name, 0.0, self.model, self.version, {"brief": wanted, "empty_text": True})
         ranked = ranking(text)
+        if wanted not in dict(ranked):
+            return ScoreResult(self.name, None, self.model, self.version, {"brief": wanted},
+                               error=f"the brief's language {wanted!r} is not one py3langid can identify; "
+                                     "check the brief's `language` (ISO 639-1, e.g. en, de, es)")
         detected, probability = ranked[0]
         share = dict(ranked).get(wanted, 0.0)
         details: dict[str, Any] = {

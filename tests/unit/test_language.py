@@ -62,3 +62,8 @@ def test_language_is_on_by_default() -> None:
     settings = Settings()
     assert "language" in settings.text_scorers and "hate" in settings.text_scorers
     assert settings.gate["language"].max == 0.5 and settings.gate["hate"].max == 0.5
+
+
+def test_a_brief_language_the_identifier_does_not_know_is_held_with_advice() -> None:
+    _, verdict = _verdict(BriefSpec(ref="a", topic="x", language="xx"), ENGLISH)
+    assert verdict.decision == HELD and "'xx' is not one py3langid can identify" in verdict.reasons[0]
