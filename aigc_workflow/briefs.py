@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,7 +81,7 @@ class BriefSpec(BaseModel):
         None, ge=1, le=64, description="How many of its candidates publish (the best-ranked approved ones); default 1."
     )
     language: str = Field(
-        "en", pattern=r"^[a-z]{2}$",
+        "en",
         description="ISO 639-1 code of the language to write in (en, de, es, ...); a draft in another is rejected.",
     )
 
@@ -94,7 +95,10 @@ class BriefSpec(BaseModel):
     @field_validator("language", mode="before")
     @classmethod
     def _language(cls, value: Any) -> Any:
-        return value.strip().lower() if isinstance(value, str) else value
+        code = value.strip().lower() if isinstance(value, str) else value
+        if not isinstance(code, str) or not re.fullmatch(r"[a-z]{2}", code):
+            raise ValueError(f"{value!r} is not a two-letter ISO 639-1 language code (en, de, es, fr, ...)")
+        return code
 
     @field_validator("keywords", "avoid", mode="before")
     @classmethod

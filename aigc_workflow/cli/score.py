@@ -15,6 +15,7 @@ def score(
         help="A statement the text may rely on, as in a brief's facts (repeatable); names and figures that "
              "neither the topic nor a fact supports are unsupported."),
     channel: str = typer.Option(None, "--channel", help="Use this channel's gate thresholds."),
+    language: str = typer.Option("en", "--language", help="The brief's language (ISO 639-1: en, de, es, ...)."),
     json_out: bool = JsonOption,
 ) -> None:
     """Score TEXT with every text scorer, so a team can try its filters."""
@@ -33,11 +34,11 @@ def score(
                if (n == "relevance" and not topic) or (n == "groundedness" and not (topic or facts))]
     names = [n for n in config.text_scorers if n not in skipped]
     try:
-        brief = BriefSpec(ref="cli", topic=topic or "(no topic given)", facts=tuple(facts))
+        brief = BriefSpec(ref="cli", topic=topic or "(no topic given)", facts=tuple(facts), language=language)
     except ValidationError as error:
         problem = error.errors()[0]
-        raise typer.BadParameter(problem["msg"].removeprefix("Value error, "),
-                                 param_hint="--fact" if problem["loc"][0] == "facts" else "--topic") from None
+        hint = {"facts": "--fact", "language": "--language"}.get(str(problem["loc"][0]), "--topic")
+        raise typer.BadParameter(problem["msg"].removeprefix("Value error, "), param_hint=hint) from None
     item = ScoringItem(brief, text=text)
     context = ScoringContext()
     if "originality" in names:

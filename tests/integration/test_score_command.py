@@ -64,3 +64,12 @@ def test_a_fact_that_is_too_long_is_a_clear_error_not_a_traceback(sqlite_setting
     result = CliRunner().invoke(app, ["score", "Some text.", "--fact", "x" * 5000], env=env)
     assert result.exit_code == 2
     assert "--fact" in result.output and "Traceback" not in result.output
+
+
+def test_score_takes_the_briefs_language_and_refuses_a_bad_code(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    env = {"AIGC_HOME": str(tmp_path / "home"), "AIGC_TEXT_SCORERS": '["language"]'}
+    german = "Unsere Bäckerei öffnet am Samstag um acht Uhr, mit frischem Brot für alle im Ort."
+    assert run(env, german, "--language", "de")["verdict"] == "held"  # the harm filters read English only
+    assert run(env, german)["verdict"] == "rejected"  # an English brief
+    bad = CliRunner().invoke(app, ["score", german, "--language", "deutsch"], env=env)
+    assert bad.exit_code == 2 and "two-letter ISO 639-1" in bad.output
