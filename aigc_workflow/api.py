@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from aigc_workflow import __version__, feedback
+from aigc_workflow.api_docs import add_offline_docs
 from aigc_workflow.db.models import Draft, Publication
 from aigc_workflow.db.session import session_scope
 from aigc_workflow.settings import Settings
@@ -189,7 +190,10 @@ def create_app(settings: Settings) -> FastAPI:
         title="aigc-workflow",
         version=__version__,
         description="Published content with its lineage, and ratings on it. Writes need a bearer token.",
+        docs_url=None,  # add_offline_docs serves /docs and /redoc without a CDN
+        redoc_url=None,
     )
+    add_offline_docs(app)
 
     @app.get("/healthz", tags=["ops"])
     def healthz(response: Response) -> dict[str, str]:
