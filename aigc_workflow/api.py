@@ -258,7 +258,7 @@ def create_app(settings: Settings) -> FastAPI:
         tags=["ratings"],
         dependencies=[Depends(require_token)],
         responses={
-            200: {"description": "Replay: a rating with this Idempotency-Key exists; it is returned unchanged",
+            200: {"description": "Replay: a rating with this Idempotency-Key and body exists; it is returned unchanged",
                   "model": RatingOut},
             401: {"description": "Missing or invalid bearer token"},
             404: {"description": "No such publication"},
@@ -275,7 +275,11 @@ def create_app(settings: Settings) -> FastAPI:
                    description="Retries with the same key store the rating once (stored as external_id)."),
         ] = None,
     ) -> dict[str, Any]:
-        """Rate a publication (1-5 and/or thumbs). 201 when stored, 200 when the key was seen before."""
+        """Rate a publication (1-5 and/or thumbs). 201 when stored, 200 when the key was seen before.
+
+        A key seen before with a different body is refused with 422 (as the IETF Idempotency-Key draft says):
+        a retry replays the first request, it never changes or silently drops a new rating.
+        """
         if idempotency_key is not None:
             if not idempotency_key.strip():
                 raise HTTPException(422, "Idempotency-Key is blank")
@@ -292,6 +296,15 @@ def create_app(settings: Settings) -> FastAPI:
         except feedback.IdempotencyConflict as error:
             raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
         if not created:
+            changed = feedback.replay_differences(body, rating_in)
+            if changed:
+                name = "Idempotency-Key" if idempotency_key is not None else "external_id"
+                raise HTTPException(
+                    status.HTTP_422_UNPROCESSABLE_CONTENT,
+                    f"{name} {rating_in.external_id!r} was already used for rating {body['id']} with a different "
+                    f"request body ({', '.join(changed)} differ); a retry must repeat the first body exactly, "
+                    "and a new rating needs a new key",
+                )
             response.status_code = status.HTTP_200_OK
             response.headers["Idempotent-Replayed"] = "true"
         return body

@@ -135,6 +135,18 @@ def submit_rating(publication_id: int, rating_in: RatingIn, *, session: Session)
     return rating, True
 
 
+REPLAYED_FIELDS = ("rating", "thumbs", "rater", "comment")
+
+
+def replay_differences(stored: dict[str, Any], rating_in: RatingIn) -> list[str]:
+    """The fields in which a resubmission differs from the rating stored under its key (`rating_json` form).
+
+    Empty for a true retry. Values are compared after cleaning, so a retry that differs only in surrounding
+    whitespace is still the same rating.
+    """
+    return [name for name in REPLAYED_FIELDS if stored[name] != getattr(rating_in, name)]
+
+
 def add_rating(publication_id: int, rating_in: RatingIn, *, session: Session) -> Rating:
     """Store a rating (once per external_id); raises UnknownPublication. Does not commit."""
     return submit_rating(publication_id, rating_in, session=session)[0]
