@@ -6,12 +6,15 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from sqlalchemy.orm import Session
 
 from aigc_workflow.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table.")
 
@@ -63,11 +66,69 @@ def print_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
-def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+def literal(value: Any) -> Text:
+    """A table cell or line printed as it is: rich markup in user or model text ("[brief]") stays visible."""
+    from rich.text import Text
+
+    return Text("" if value is None else str(value))
+
+
+def print_table(rows: list[dict[str, Any]], columns: list[str], *, fit: dict[str, int] | None = None,
+                wide: bool = False) -> None:
+    """Print rows as a table of literal cells.
+
+    Without `fit`, long cells wrap inside their column. With `fit` (column -> the narrowest it may get), every
+    row is one line that fits the terminal: those columns share the room in proportion to their floors and end
+    in "…" where cut.
+    `wide`: one line per row however wide that makes it (for --wide; a terminal may wrap it).
+    """
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(*columns)
-    for row in rows:
-        table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
-    Console().print(table)
+    cells = [[literal(row.get(c)) for c in columns] for row in rows]
+    console = Console()
+    if fit is None and not wide:
+        table = Table(*columns)
+        for line in cells:
+            table.add_row(*line)
+        console.print(table)
+        return
+    for line in cells:
+        for cell in line:
+            # One line per row: a newline inside a preview or a reason would break the row in two.
+            cell.plain = " ".join(cell.plain.split())
+    natural = [max([len(c), *(line[i].cell_len for line in cells)]) for i, c in enumerate(columns)]
+    # The compact box puts three characters between columns (padding, rule, padding) and none at the edges.
+    room = console.width - 3 * (len(columns) - 1)
+    widths = natural if wide else _fitted(natural, [(fit or {}).get(c) for c in columns], room)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for name, width in zip(columns, widths, strict=True):
+        table.add_column(name, width=width, no_wrap=True, overflow="ellipsis")
+    for line in cells:
+        table.add_row(*line)
+    if wide:
+        console = Console(width=max(console.width, sum(widths) + 3 * (len(columns) - 1)))
+    console.print(table)
+
+
+def _fitted(natural: list[int], floors: list[int | None], room: int) -> list[int]:
+    """Column widths within `room`: columns with a floor start at it and share what is left in proportion to it
+    (a column with twice the floor grows twice as fast), never past their natural width; the others keep theirs."""
+    widths = [n if f is None else min(n, f) for n, f in zip(natural, floors, strict=True)]
+    spare = room - sum(widths)
+    while spare > 0:
+        growing = [i for i, f in enumerate(floors) if f is not None and widths[i] < natural[i]]
+        if not growing:
+            break
+        widths[min(growing, key=lambda i: widths[i] / floors[i])] += 1  # type: ignore[operator]
+        spare -= 1
+    while spare < 0:
+        # Narrower than the floors allow: every column gives way, widest first. (Left to rich, a table too wide
+        # for its fixed widths loses whole columns.)
+        shrinkable = [i for i, width in enumerate(widths) if width > 3]
+        if not shrinkable:
+            break
+        widths[max(shrinkable, key=lambda i: widths[i])] -= 1
+        spare += 1
+    return widths

@@ -171,9 +171,11 @@ def test_reports_and_drafts_commands_show_the_choice(one_scorer: Settings) -> No
     assert [row["choice"] for row in table_rows(rows)] == ["alt 2", "chosen"]
 
     env = {"AIGC_HOME": str(one_scorer.home), "AIGC_DATABASE_URL": one_scorer.db_url}
-    listed = CliRunner().invoke(app, ["drafts", "list"], env=env)
+    listed = CliRunner().invoke(app, ["drafts", "list"], env={**env, "COLUMNS": "120"})
     assert listed.exit_code == 0, listed.output
-    assert "choice" in listed.output and "chosen" in listed.output and "alt 2" in listed.output
+    assert "chosen: best of 2" in listed.output and "alternate: rank 2 of 2" in listed.output  # the main reason
+    wide = CliRunner().invoke(app, ["drafts", "list", "--wide"], env=env)
+    assert "choice" in wide.output and "chosen" in wide.output and "alt 2" in wide.output
     shown = CliRunner().invoke(app, ["drafts", "show", str(first)], env=env)
     assert "ranking: alternate: rank 2 of 2 approved" in shown.output
     data = json.loads(CliRunner().invoke(app, ["drafts", "show", str(second), "--json"], env=env).output)
