@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 
 import pytest
 from typer.testing import CliRunner
@@ -19,7 +20,7 @@ from aigc_workflow.testing import EchoGenerator, ScriptedScorer
 def waiting_batch(settings: Settings, mode: str) -> list[int]:
     """A batch of three drafts gated and left waiting for a person, built with the library alone."""
     with session_scope(settings.db_url) as session:
-        repo.upsert_briefs([BriefSpec(ref=f"b{i}", topic=f"Topic {i}", channel="blog") for i in range(3)],
+        repo.upsert_briefs([BriefSpec(ref=f"b{i}", topic=f"Topic {i} [brief]", channel="blog") for i in range(3)],
                            session=session)
     batch_id, brief_ids = stages.start_batch(settings, brief_refs=None, seed=1, candidates=1,
                                              review_mode=mode, config={})
@@ -111,3 +112,33 @@ def test_one_id_both_approved_and_rejected_is_refused(settings: Settings, env: d
     result = CliRunner().invoke(app, ["review", "--approve", str(ids[0]), "--reject", str(ids[0])], env=env)
     assert result.exit_code == 1 and "given to both --approve and --reject" in result.output
     assert publications(settings)[ids[0]] is None
+
+
+def test_review_json_reports_each_batch_on_stdout(settings: Settings, env: dict[str, str]) -> None:
+    ids = waiting_batch(settings, "human")
+    result = CliRunner().invoke(
+        app, ["review", "--approve", str(ids[0]), "--reject", str(ids[1]), "--reviewer", "ci", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    [report] = json.loads(result.stdout)
+    with session_scope(settings.db_url) as session:
+        publication = repo.list_drafts(session=session, ids=[ids[0]])[0].publications[0].id
+    assert report == {"batch_id": 1, "reviewer": "ci", "approved": [ids[0]], "rejected": [ids[1]], "edited": [],
+                      "published": [publication], "still_waiting": 1, "status": "awaiting_review"}
+
+
+def test_interactive_review_with_json_asks_on_stderr_and_shows_text_literally(
+        settings: Settings, env: dict[str, str]) -> None:
+    ids = waiting_batch(settings, "human")
+    answers = "s\n" + "s\n" + "e\nA [bracketed] edit.\n\n"
+    result = CliRunner().invoke(app, ["review", "--reviewer", "sam", "--json"], env=env, input=answers)
+    assert result.exit_code == 0, result.output
+    # CliRunner echoes the typed answers onto stdout, as a terminal shows them; after them comes only the JSON.
+    typed, _, printed = result.stdout.partition("\n[\n")
+    assert typed.split() == ["s", "s", "e", "A", "[bracketed]", "edit."]
+    [report] = json.loads("[\n" + printed)
+    assert (report["approved"], report["edited"], report["still_waiting"]) == ([ids[2]], [ids[2]], 2)
+    assert "Topic 2 [brief]. Candidate 0" in result.stderr  # the draft as written, brackets and all
+    assert "[a]pprove, [r]eject, [e]dit and approve, [s]kip" in result.stderr
+    assert publications(settings)[ids[2]] == "A [bracketed] edit."
+    nothing = CliRunner().invoke(app, ["review", "--batch", "7", "--json"], env=env)
+    assert json.loads(nothing.stdout) == []
