@@ -16,7 +16,7 @@ from aigc_workflow.settings import Settings, get_settings
 if TYPE_CHECKING:
     from rich.text import Text
 
-JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table.")
+JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON instead of text.")
 
 
 def settings() -> Settings:

@@ -9,6 +9,7 @@ import json
 
 import typer
 
+from aigc_workflow.cli.choices import BiasHead
 from aigc_workflow.cli.common import JsonOption, db_session, fail, print_json, settings
 
 app = typer.Typer(help="Filter quality: measure every text scorer on held-out labelled data; suggest thresholds.",
@@ -187,7 +188,7 @@ def calibrate(
 
 def build_bias(
     limit: int = typer.Option(None, "--limit", min=20, help="Train on at most N examples per source (quick)."),
-    head: str = typer.Option("logistic", "--head", help="logistic (default, measured best) or mlp."),
+    head: BiasHead = typer.Option(BiasHead.LOGISTIC, "--head", help="The classifier head (logistic: measured best)."),
     no_promote: bool = typer.Option(False, "--no-promote", help="Register as a candidate only."),
     output: str = typer.Option(None, "--output", file_okay=False,
                                help="Write it to this folder and register nothing (how the shipped one is made)."),
@@ -198,15 +199,13 @@ def build_bias(
 
     from aigc_workflow.filters.build import build_bias_classifier
 
-    if head not in {"logistic", "mlp"}:  # before minutes of embedding, not after
-        fail(f"--head must be logistic or mlp, not {head!r}")
     config = settings()
     try:
         if output:
-            result = build_bias_classifier(config, limit=limit, head=head, output=Path(output))
+            result = build_bias_classifier(config, limit=limit, head=str(head), output=Path(output))
         else:
             with db_session() as session:
-                result = build_bias_classifier(config, session=session, limit=limit, head=head,
+                result = build_bias_classifier(config, session=session, limit=limit, head=str(head),
                                                promote=not no_promote)
     except _missing_models() as error:
         fail(str(error))

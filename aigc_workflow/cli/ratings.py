@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from aigc_workflow.cli.choices import LogLevel, Thumbs
 from aigc_workflow.cli.common import JsonOption, db_session, fail, print_json, print_table, settings
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ app = typer.Typer(help="Ratings: feedback on what was published.", no_args_is_he
 def rate(
     publication_id: int = typer.Argument(..., help="Publication id (see GET /publications or `aigc drafts show`)."),
     rating: int = typer.Option(None, "--rating", "-r", help="Stars, 1 (worst) to 5 (best)."),
-    thumbs: str = typer.Option(None, "--thumbs", "-t", help="up or down."),
+    thumbs: Thumbs = typer.Option(None, "--thumbs", "-t", help="A thumb up or down."),
     comment: str = typer.Option(None, "--comment", "-c", help="Free text."),
     rater: str = typer.Option(None, "--rater", help="Who is rating."),
     external_id: str = typer.Option(None, "--external-id", help="A unique key: repeating it stores the rating once."),
@@ -32,7 +33,8 @@ def rate(
 
     try:
         rating_in = feedback.RatingIn.model_validate(
-            {"rating": rating, "thumbs": thumbs, "comment": comment, "rater": rater, "external_id": external_id}
+            {"rating": rating, "thumbs": str(thumbs) if thumbs else None, "comment": comment, "rater": rater,
+             "external_id": external_id}
         )
     except ValidationError as error:
         fail("; ".join(_message(item) for item in error.errors()))
@@ -94,7 +96,7 @@ def list_(
 def api(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; loopback unless you mean otherwise."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
-    log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
+    log_level: LogLevel = typer.Option(LogLevel.INFO, "--log-level", help="uvicorn log level."),
 ) -> None:
     """Serve the HTTP API (OpenAPI schema at /openapi.json, docs at /docs). Needs AIGC_API_TOKEN."""
     import uvicorn
@@ -115,7 +117,7 @@ def api(
         typer.secho(f"warning: listening on {host}: reads need no token; put TLS in front of it", err=True,
                     fg=typer.colors.YELLOW)
     # The token is never printed: uvicorn logs request lines, not headers.
-    uvicorn.run(application, host=host, port=port, log_level=log_level)
+    uvicorn.run(application, host=host, port=port, log_level=str(log_level))
 
 
 def _is_loopback(host: str) -> bool:

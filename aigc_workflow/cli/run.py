@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from aigc_workflow.cli.choices import ReviewMode
 from aigc_workflow.cli.common import JsonOption, database_errors, db_session, fail, print_json, settings
 
 
@@ -13,7 +14,10 @@ def run(
     briefs: Path = typer.Option(..., "--briefs", "-b", help="Briefs file (YAML or CSV) to import and draft."),
     candidates: int = typer.Option(None, "--candidates", "-n", min=1, max=64, help="Drafts per brief."),
     seed: int = typer.Option(0, "--seed", "-s", min=0, help="Batch seed: same seed and briefs, same drafts."),
-    review_mode: str = typer.Option(None, "--review-mode", help="auto | human | held-only (default from settings)."),
+    review_mode: ReviewMode = typer.Option(
+        None, "--review-mode",
+        help="auto: the gate decides; human: every draft waits for a person; held-only: only held ones "
+             "(default from settings)."),
     model: str = typer.Option(None, "--model", help="Text model spec (default from settings)."),
     image_model: str = typer.Option(None, "--image-model", help="Image model spec (default from settings)."),
     json_out: bool = JsonOption,
@@ -41,7 +45,7 @@ def run(
     try:
         config = ContentBatchConfig(
             brief_refs=[s.ref for s in specs], candidates=candidates, seed=seed,
-            review_mode=review_mode, text_model=model, image_model=image_model,
+            review_mode=str(review_mode) if review_mode else None, text_model=model, image_model=image_model,
         )
     except ValueError as error:
         fail(str(error))

@@ -19,7 +19,7 @@ def test_a_misspelt_scorer_is_named(command: list[str], sqlite_settings) -> None
 def test_an_unknown_classifier_head_is_refused_before_training(sqlite_settings) -> None:  # type: ignore[no-untyped-def]
     env = {"AIGC_HOME": str(sqlite_settings.home), "AIGC_DATABASE_URL": sqlite_settings.db_url}
     result = CliRunner().invoke(app, ["models", "build-bias", "--head", "forest"], env=env)
-    assert result.exit_code == 1 and "--head must be logistic or mlp, not 'forest'" in result.output
+    assert result.exit_code == 2 and "Invalid value for '--head'" in result.output  # a usage error, no training
 
 
 def test_the_gate_is_measured_on_labelled_drafts(sqlite_settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
