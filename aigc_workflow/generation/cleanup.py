@@ -41,6 +41,14 @@ _STOCK_SENTENCE = re.compile(
 _LABEL = re.compile(r"^[ \t]*(?P<bold>\*\*)?(?:title|headline)(?:\*\*)?\s*:\s*(?:\*\*)?\s*", re.IGNORECASE)
 # A greeting line to strike: short, on its own, ending like a salutation ("Dear parents," / "Hi everyone!").
 _GREETING_LINE = re.compile(r"^\s*(?:dear|hello|hi|hey|greetings)(?=[\s,!:])[^\n.?]{0,50}[,!:]\s*$", re.IGNORECASE)
+# Hashtags closing a text, on the last line or after its last sentence: at home in a social post (which may
+# carry two), stray anywhere else (the writer's commonest format slip once it saw a social post among its
+# worked examples: a blog post ending "#Herbs #Growing #Balcony").
+_TRAILING_TAGS = re.compile(r"(?:\s*#\w[\w'\u2019-]*)+\s*$")
+_TAG = re.compile(r"#\w[\w'\u2019-]*")
+SOCIAL_TAGS = 2
+# A horizontal rule left at the very end ("---"), where nothing follows it.
+_TRAILING_RULE = re.compile(r"\n\s*(?:-{3,}|\*{3,}|_{3,})\s*$")
 _BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 _FENCE = re.compile(r"^\s*```[\w-]*\s*\n(?P<body>.*?)\n\s*```\s*$", re.DOTALL)
 _QUOTES = {'"': '"', "\u201c": "\u201d", "'": "'"}
@@ -86,6 +94,7 @@ def clean_answer(
         body = body[: match.start()].rstrip()
     body = _unquote(body, removed)
     body = _strike_stock(body, removed, shape)
+    body = _strike_trailing_tags(body, removed, shape)
     trimmed = False
     if hit_token_limit:
         cut = _last_sentence_end(body)
@@ -117,6 +126,26 @@ def _strike_stock(body: str, removed: list[str], shape: Shape | None) -> str:
             if pattern.match(first) and len(first.split()) <= 6 and rest.strip():
                 removed.append(f"{what} ({shape.family} has none): {first.strip()!r}")
                 body = rest.strip()
+    return body
+
+
+def _strike_trailing_tags(body: str, removed: list[str], shape: Shape | None) -> str:
+    """No closing hashtags where the format has none; at most SOCIAL_TAGS of them on a social post."""
+    while match := _TRAILING_RULE.search(body):
+        removed.append("closing rule")
+        body = body[: match.start()].rstrip()
+    match = _TRAILING_TAGS.search(body)
+    if shape is None or match is None or not body[: match.start()].strip():
+        return body
+    tags = _TAG.findall(match.group(0))
+    keep = tags[:SOCIAL_TAGS] if shape.family == "social" else []
+    if len(keep) == len(tags):
+        return body
+    removed.append(f"closing hashtags ({shape.family}): {' '.join(tags[len(keep):])!r}")
+    text = body[: match.start()].rstrip()
+    if keep:
+        text += ("\n\n" if "\n" in match.group(0) else " ") + " ".join(keep)
+    body = _TRAILING_RULE.sub("", text).rstrip()
     return body
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from aigc_workflow.generation.base import GeneratedDraft, GenerationRequest, Generator, finished_draft
 from aigc_workflow.generation.prefix import PROBE_BRIEFS
-from aigc_workflow.generation.prompts import PROMPT_VERSION, build_messages, min_tokens, token_budget
+from aigc_workflow.generation.prompts import PROMPT_VERSION, chat_messages, min_tokens, token_budget
 from aigc_workflow.models.specs import RegisteredModel, ResolvedTextModel, resolve_text_model
 
 if TYPE_CHECKING:
@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SAMPLER = "llama.cpp/top-k-top-p-min-p"
-# Room for the prompt (about 150 tokens) and the longest draft the settings allow.
-_CONTEXT_MARGIN = 512
+# Room for the prompt (rules and worked examples about 650 tokens, the request about 150) beside the longest
+# draft the settings allow.
+_CONTEXT_MARGIN = 1024
 
 
 class LlamaCppUnavailable(RuntimeError):
@@ -130,7 +131,7 @@ class LlamaCppGenerator(Generator):
 
     def prompt_for(self, request: GenerationRequest) -> str:
         self.load()
-        return self._formatter(messages=build_messages(request.brief, self._special)).prompt
+        return self._formatter(messages=chat_messages(request.brief, self._special)).prompt
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GeneratedDraft]:
         self.load()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -21,7 +22,7 @@ SYSTEM_PROMPT = (
 )
 
 # Recorded in every draft's params (and so its cache key): a changed prompt is a new draft, never a reused one.
-PROMPT_VERSION = "plain-v4"
+PROMPT_VERSION = "plain-v5-examples"
 DEFAULT_AUDIENCE = "a general audience"
 DEFAULT_FORMAT = "short text"
 FACTS_LABEL = "Facts (use only these; invent no other names, dates, prices or figures)"
@@ -115,6 +116,83 @@ def build_messages(brief: BriefSpec, special_tokens: Iterable[str] = ()) -> list
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 
+# Worked examples, placed before the request as earlier turns of the chat: a small writer copies the shape of
+# an answer it has seen (a greeting only where the format has one, the organisation's sign-off, only the
+# request's facts, no copied topic line) far better than it follows rules. Their subjects (a chess club, a
+# frying pan, a museum, a park) are far from any evaluation brief, so what they lend is form, not content.
+EXAMPLES: tuple[tuple[BriefSpec, str], ...] = (
+    (
+        BriefSpec(ref="example-chess-agm", topic="Remind members of the Elm Street Chess Club that the annual "
+                  "general meeting is next Tuesday", audience="club members", tone="friendly",
+                  format="reminder email", min_words=50, max_words=120, keywords=("meeting", "vote"),
+                  facts=("The meeting starts at 19:00 in the club room", "Members vote on next year's committee")),
+        ("Dear members,\n\nThis is a friendly reminder that our annual general meeting is next Tuesday, starting "
+        "at 19:00 in the club room.\n\nIt is the one evening of the year when every member can vote on next "
+        "year's committee, so your voice really counts. Come along and have your say.\n\nWe hope to see as many "
+        "of you there as possible.\n\nBest wishes,\nElm Street Chess Club"),
+    ),
+    (
+        BriefSpec(ref="example-frying-pan", topic="A 26 cm cast-iron frying pan from Northfield Kitchen, "
+                  "pre-seasoned and suitable for every hob including induction, priced at £39",
+                  audience="home cooks", tone="practical and warm", format="product description", min_words=40,
+                  max_words=100, keywords=("cast iron",)),
+        ("Meet the Northfield Kitchen cast iron frying pan, a sturdy 26 cm pan for everyday cooking. It comes "
+        "pre-seasoned, so you can start cooking straight away, and it works on every hob, induction included. "
+        "Cast iron holds its heat well, which makes it a good choice for searing, frying and browning. A "
+        "dependable pan for a home kitchen, for £39."),
+    ),
+    (
+        BriefSpec(ref="example-museum-closed", topic="The Quayside Museum is closed on Monday 6 May for a "
+                  "private event and opens again as usual on Tuesday 7 May at 10:00", audience="visitors",
+                  tone="clear and polite", format="short announcement", min_words=40, max_words=100,
+                  keywords=("closed",)),
+        ("The Quayside Museum will be closed on Monday 6 May for a private event.\n\nWe open again as usual on "
+        "Tuesday 7 May at 10:00. If you were planning to visit on Monday, please choose another day that week "
+        "instead.\n\nThank you for your understanding."),
+    ),
+    (
+        BriefSpec(ref="example-film-night", topic="Millbrook Park's free outdoor film night is this Saturday at "
+                  "20:00; bring a blanket", audience="local families", tone="cheerful", format="social media post",
+                  min_words=20, max_words=60, keywords=("film night",)),
+        ("Free film night in Millbrook Park this Saturday at 20:00! Bring a blanket, find a comfy spot on the grass "
+        "and enjoy a film under the open sky with the whole family. See you there! #FilmNight #MillbrookPark"),
+    ),
+)
+
+
+def chat_messages(brief: BriefSpec, special_tokens: Iterable[str] = ()) -> list[dict[str, str]]:
+    """What the writer is sent: the system message, the worked examples as earlier turns, then the request."""
+    system, request = build_messages(brief, special_tokens)
+    return [system, *example_turns(), request]
+
+
+def example_turns() -> list[dict[str, str]]:
+    """The worked examples as user/assistant turns; fixed text, never touched by any brief."""
+    turns = []
+    for example, answer in EXAMPLES:
+        turns += [build_messages(example)[1], {"role": "assistant", "content": answer}]
+    return turns
+
+
+def without_examples(prompt: str, tokenizer: Any) -> str:
+    """A rendered prompt with the worked examples cut out (unchanged if it has none): what fine-tuning trains on.
+
+    The examples are the same fixed turns in every prompt and carry no feedback, yet they triple a prompt's
+    length, and with it the memory and time of every training step (and a 256-token training window would
+    hold nothing of the draft). The adapter learns the answer to the request itself.
+    """
+    if not getattr(tokenizer, "chat_template", None):
+        return prompt
+    probe = BriefSpec(ref="examples-probe", topic="Examples")
+    system, request = build_messages(probe)
+    with_shots = tokenizer.apply_chat_template(chat_messages(probe), add_generation_prompt=True, tokenize=False)
+    plain = tokenizer.apply_chat_template([system, request], add_generation_prompt=True, tokenize=False)
+    head = len(os.path.commonprefix([with_shots, plain]))
+    tail = len(os.path.commonprefix([with_shots[head:][::-1], plain[head:][::-1]]))
+    block = with_shots[head:len(with_shots) - tail]
+    return prompt.replace(block, "", 1) if block else prompt
+
+
 def special_tokens_of(tokenizer: Any) -> list[str]:
     """Every string the tokenizer would turn into a special or added token (e.g. <|im_start|>)."""
     tokens = set(getattr(tokenizer, "all_special_tokens", []) or [])
@@ -125,8 +203,10 @@ def special_tokens_of(tokenizer: Any) -> list[str]:
 
 def render_prompt(tokenizer: Any, brief: BriefSpec) -> str:
     """The prompt string for a brief, via the tokenizer's chat template (plain text if it has none)."""
-    messages = build_messages(brief, special_tokens_of(tokenizer))
+    special = special_tokens_of(tokenizer)
     if getattr(tokenizer, "chat_template", None):
-        return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        return tokenizer.apply_chat_template(chat_messages(brief, special), add_generation_prompt=True,
+                                             tokenize=False)
     # Base models ship no chat template; a plain layout still separates the fixed rules from the request.
-    return f"{messages[0]['content']}\n\n{messages[1]['content']}\n\nText:\n"
+    system, request = build_messages(brief, special)
+    return f"{system['content']}\n\n{request['content']}\n\nText:\n"

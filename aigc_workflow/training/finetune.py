@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from aigc_workflow.crashpoints import pause_for_crash_test
+from aigc_workflow.generation.prompts import without_examples
 from aigc_workflow.models.specs import RegisteredModel, ResolvedTextModel, resolve_text_model
 from aigc_workflow.settings import FinetuneSettings, Settings
 from aigc_workflow.training.dataset import Example, PreferencePair
@@ -140,7 +141,11 @@ def train_adapter(
     scratch = Path(tempfile.mkdtemp(prefix="aigc-train-"))
     try:
         eos = tokenizer.eos_token or ""
-        sft_rows = [{"prompt": e.prompt, "completion": e.completion.strip() + eos} for e in desirable]
+
+        def prompt(drafted_with: str) -> str:
+            return without_examples(drafted_with, tokenizer)
+
+        sft_rows = [{"prompt": prompt(e.prompt), "completion": e.completion.strip() + eos} for e in desirable]
         sft_args = SFTConfig(
             **training_args(config, cuda, str(scratch / "sft"), config.sft_steps),
             max_length=config.max_length, packing=False, dataset_num_proc=None,
@@ -152,10 +157,10 @@ def train_adapter(
         metrics["sft"] = _stage_metrics(trainer, time.perf_counter() - started, len(sft_rows))
         model = trainer.model
         if pairs and config.preference_steps:
-            rows = [{"prompt": p.prompt, "chosen": p.chosen, "rejected": p.rejected} for p in pairs]
+            rows = [{"prompt": prompt(p.prompt), "chosen": p.chosen, "rejected": p.rejected} for p in pairs]
             metrics["dpo"] = _train_preferences("dpo", model, tokenizer, rows, config, cuda, scratch)
         elif undesirable and config.preference_steps:
-            rows = [{"prompt": e.prompt, "completion": e.completion, "label": e.desirable}
+            rows = [{"prompt": prompt(e.prompt), "completion": e.completion, "label": e.desirable}
                     for e in desirable + undesirable]
             metrics["kto"] = _train_preferences("kto", model, tokenizer, rows, config, cuda, scratch)
         metrics["max_lora_weight_change"] = _changed(before, model)

@@ -122,3 +122,30 @@ def test_the_draft_is_fitted_to_its_briefs_format() -> None:
 def test_an_end_of_notice_trailer_is_dropped() -> None:
     cleaned = clean_answer("**Public Notice**\n\nMill Lane is closed.\n\n**End of Public Notice**", hit_token_limit=False)
     assert cleaned.text == "**Public Notice**\n\nMill Lane is closed."
+
+
+@pytest.mark.parametrize(
+    ("text_format", "answer", "expected"),
+    [
+        ("blog post", "Water herbs when the soil is dry.\n\n#Herbs #Growing #Balcony", "Water herbs when the soil is dry."),
+        ("newsletter paragraph", "Thank you to every volunteer. #CommunityGardens #MapleCourt",
+         "Thank you to every volunteer."),
+        ("reminder email", "Book online today.\n\nBest wishes,\nBrookside Dental\n\n#Dental\n\n---",
+         "Book online today.\n\nBest wishes,\nBrookside Dental"),
+        ("social media post", "Film night on Saturday! #FilmNight #Park #Summer #Fun", "Film night on Saturday! #FilmNight #Park"),
+        ("social media post", "Film night on Saturday!\n\n#FilmNight #Park", "Film night on Saturday!\n\n#FilmNight #Park"),
+        ("web page", "Hashtags like #this one stay inside a sentence.", "Hashtags like #this one stay inside a sentence."),
+    ],
+)
+def test_closing_hashtags_go_where_the_format_has_none_and_a_social_post_keeps_two(
+    text_format: str, answer: str, expected: str,
+) -> None:
+    cleaned = clean_answer(answer, hit_token_limit=False, shape=shape_of(text_format))
+    assert cleaned.text == expected
+    if expected != answer:
+        assert cleaned.removed
+
+
+def test_a_text_of_hashtags_alone_is_left_for_the_scorers() -> None:
+    assert clean_answer("#BookClub #Library", hit_token_limit=False, shape=shape_of("blog post")).text == (
+        "#BookClub #Library")
