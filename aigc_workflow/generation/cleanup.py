@@ -41,11 +41,15 @@ _STOCK_SENTENCE = re.compile(
 _LABEL = re.compile(r"^[ \t]*(?P<bold>\*\*)?(?:title|headline)(?:\*\*)?\s*:\s*(?:\*\*)?\s*", re.IGNORECASE)
 # A greeting line to strike: short, on its own, ending like a salutation ("Dear parents," / "Hi everyone!").
 _GREETING_LINE = re.compile(r"^\s*(?:dear|hello|hi|hey|greetings)(?=[\s,!:])[^\n.?]{0,50}[,!:]\s*$", re.IGNORECASE)
-# Hashtags closing a text, on the last line or after its last sentence: at home in a social post (which may
+# Hashtags closing a text, on a line of their own or after its last sentence: at home in a social post (which may
 # carry two), stray anywhere else (the writer's commonest format slip once it saw a social post among its
-# worked examples: a blog post ending "#Herbs #Growing #Balcony").
-_TRAILING_TAGS = re.compile(r"(?:\s*#\w[\w'\u2019-]*)+\s*$")
-_TAG = re.compile(r"#\w[\w'\u2019-]*")
+# worked examples: a blog post ending "#Herbs #Growing #Balcony"). A tag starts with a letter ("Room #12" is
+# a number), and a tag used as a word inside a sentence ("share it with #CityTrees") is not closing.
+_TAG_WORD = r"#[^\W\d_][\w'\u2019-]*"
+_TRAILING_TAGS = re.compile(
+    rf"(?:(?<=[.!?\u2026\"'\u201d\u2019)])|(?<=\n)|^)\s*{_TAG_WORD}(?:\s+{_TAG_WORD})*(?:\s+[^\w\s#]+)*\s*$"
+)
+_TAG = re.compile(_TAG_WORD)
 SOCIAL_TAGS = 2
 # A horizontal rule left at the very end ("---"), where nothing follows it.
 _TRAILING_RULE = re.compile(r"\n\s*(?:-{3,}|\*{3,}|_{3,})\s*$")
@@ -86,6 +90,7 @@ def clean_answer(
     while (match := _PREAMBLE.match(body)) and match.end() < len(body):
         removed.append(f"preamble: {match.group(0).strip()!r}")
         body = body[match.end():].lstrip()
+    body, kept_tags = _strike_trailing_tags(body, removed, shape)
     while (match := _SIGN_OFF.search(body)) and match.start() > 0:
         removed.append(f"sign-off: {match.group(0).strip()!r}")
         body = body[: match.start()].rstrip()
@@ -94,7 +99,6 @@ def clean_answer(
         body = body[: match.start()].rstrip()
     body = _unquote(body, removed)
     body = _strike_stock(body, removed, shape)
-    body = _strike_trailing_tags(body, removed, shape)
     trimmed = False
     if hit_token_limit:
         cut = _last_sentence_end(body)
@@ -107,6 +111,8 @@ def clean_answer(
         if cut is not None:
             removed.append(f"over {max_words} words: {len(body[cut:].split())} words after the last sentence that fits")
             body, trimmed = body[:cut].rstrip(), True
+    if kept_tags:
+        body += kept_tags
     return Cleaned(body, tuple(removed), trimmed)
 
 
@@ -129,24 +135,23 @@ def _strike_stock(body: str, removed: list[str], shape: Shape | None) -> str:
     return body
 
 
-def _strike_trailing_tags(body: str, removed: list[str], shape: Shape | None) -> str:
-    """No closing hashtags where the format has none; at most SOCIAL_TAGS of them on a social post."""
+def _strike_trailing_tags(body: str, removed: list[str], shape: Shape | None) -> tuple[str, str]:
+    """The text without a closing rule and closing hashtags, and the hashtags to put back after the other
+    clean-up (at most SOCIAL_TAGS on a social post, none elsewhere): a sign-off to the requester or a
+    placeholder line hiding behind them is then at the end, where it is found."""
     while match := _TRAILING_RULE.search(body):
         removed.append("closing rule")
         body = body[: match.start()].rstrip()
     match = _TRAILING_TAGS.search(body)
     if shape is None or match is None or not body[: match.start()].strip():
-        return body
-    tags = _TAG.findall(match.group(0))
+        return body, ""
+    tail, text = match.group(0), body[: match.start()].rstrip()
+    tags = _TAG.findall(tail)
     keep = tags[:SOCIAL_TAGS] if shape.family == "social" else []
-    if len(keep) == len(tags):
-        return body
-    removed.append(f"closing hashtags ({shape.family}): {' '.join(tags[len(keep):])!r}")
-    text = body[: match.start()].rstrip()
-    if keep:
-        text += ("\n\n" if "\n" in match.group(0) else " ") + " ".join(keep)
-    body = _TRAILING_RULE.sub("", text).rstrip()
-    return body
+    if keep == tags and tail.strip() == " ".join(tags):
+        return text, tail.rstrip()  # a social post's own tags, no more than it may have: back as written
+    removed.append(f"closing hashtags ({shape.family}): {tail.strip()!r}" + (f", kept {' '.join(keep)!r}" if keep else ""))
+    return text, (("\n\n" if "\n" in tail else " ") + " ".join(keep)) if keep else ""
 
 
 def _unquote(body: str, removed: list[str]) -> str:

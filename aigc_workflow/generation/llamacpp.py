@@ -21,9 +21,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SAMPLER = "llama.cpp/top-k-top-p-min-p"
-# Room for the prompt (rules and worked examples about 650 tokens, the request about 150) beside the longest
-# draft the settings allow.
-_CONTEXT_MARGIN = 1024
+# Room for the prompt beside the longest draft the settings allow: the rules and worked examples take about
+# 860 tokens, a request 150 to a few thousand (a brief may bring many long facts). 4096 tokens of Qwen2.5-1.5B's
+# KV cache are about 115 MB.
+_CONTEXT_MARGIN = 4096
+
+
+class PromptTooLong(ValueError):
+    """A brief's prompt leaves no room for its draft in the writer's context."""
 
 
 class LlamaCppUnavailable(RuntimeError):
@@ -141,7 +146,10 @@ class LlamaCppGenerator(Generator):
             budget = token_budget(request.brief, self.generation.max_new_tokens)
             at_least = min_tokens(request.brief, budget)
             with self._lock:  # one llama.cpp context: drafts from several threads take turns
-                text, finish = self.complete(prompt, request.seed, budget, at_least)
+                try:
+                    text, finish = self.complete(prompt, request.seed, budget, at_least)
+                except PromptTooLong as error:
+                    raise PromptTooLong(f"brief {request.brief.ref!r}: {error}") from None
             params = {**self.params, "token_budget": budget, "min_tokens": at_least}
             drafts.append(finished_draft(request, prompt, self.model_version, params, text, finish == "length"))
         return drafts
@@ -171,6 +179,13 @@ class LlamaCppGenerator(Generator):
         turn is impossible before `at_least` new tokens."""
         g = self.generation
         tokens = self._tokens(prompt)
+        if len(tokens) + max_tokens > self._llama.n_ctx():
+            # llama-cpp-python would quietly shorten the draft (or raise its own error past the context):
+            # say which limit it is and what to change instead.
+            raise PromptTooLong(
+                f"the prompt is {len(tokens)} tokens and the draft may take {max_tokens}: more than the writer's "
+                f"context of {self._llama.n_ctx()} tokens; shorten the brief's topic or facts"
+            )
         self._keep_only_the_prefix(tokens)
         output = self._llama.create_completion(
             prompt=tokens, max_tokens=max_tokens, temperature=g.temperature, top_p=g.top_p, top_k=g.top_k,

@@ -31,8 +31,8 @@ def shared_prefix_ids(tokenizer: Any) -> list[int]:
 class PromptPrefix:
     """Prefills the shared prefix once per model and lays batches out as prefix | padding | each prompt's rest.
 
-    Every prompt starts with the same ~160 tokens of rules (of ~225 for a typical brief): without this, each
-    row of each batch recomputes them, which is most of a batch's prefill on a CPU. The padding sits between
+    Every prompt starts with the same rules and worked examples (about 860 of some 1,000 tokens): without this,
+    each row of each batch recomputes them, which is most of a batch's prefill on a CPU. The padding sits between
     the prefix and each row's own tokens and is masked out; positions follow the attention mask, so every row
     sees exactly the sequence it would see alone. Whether a prompt uses the prefix depends on that prompt
     alone (its tokens begin with the prefix), never on its batch-mates.

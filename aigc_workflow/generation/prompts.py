@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterable
@@ -10,6 +11,8 @@ from typing import Any
 from aigc_workflow.briefs import BriefSpec
 from aigc_workflow.languages import LANGUAGE_NAMES
 from aigc_workflow.text_formats import shape_of
+
+log = logging.getLogger(__name__)
 
 # Fixed text: nothing a brief contains is ever placed here, so a brief cannot rewrite the rules. Short and plain
 # on purpose: small models echo long rule lists and markup back into their answers (issue: the writer).
@@ -183,14 +186,20 @@ def without_examples(prompt: str, tokenizer: Any) -> str:
     """
     if not getattr(tokenizer, "chat_template", None):
         return prompt
-    probe = BriefSpec(ref="examples-probe", topic="Examples")
+    # A probe whose fields start with a character no example's does: what its two renderings share ends at the
+    # same place in every prompt ("Format: "), so the block between is one fixed string whatever the brief.
+    probe = BriefSpec(ref="examples-probe", topic="~", format="~")
     system, request = build_messages(probe)
     with_shots = tokenizer.apply_chat_template(chat_messages(probe), add_generation_prompt=True, tokenize=False)
     plain = tokenizer.apply_chat_template([system, request], add_generation_prompt=True, tokenize=False)
     head = len(os.path.commonprefix([with_shots, plain]))
     tail = len(os.path.commonprefix([with_shots[head:][::-1], plain[head:][::-1]]))
     block = with_shots[head:len(with_shots) - tail]
-    return prompt.replace(block, "", 1) if block else prompt
+    if block and block in prompt:
+        return prompt.replace(block, "", 1)
+    if EXAMPLES[0][1] in prompt:  # drafted with other examples or another template: trained as it is
+        log.warning("a training prompt holds worked examples this template cannot cut out; it is kept whole")
+    return prompt
 
 
 def special_tokens_of(tokenizer: Any) -> list[str]:

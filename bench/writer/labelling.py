@@ -3,6 +3,7 @@
     .venv/bin/python bench/writer/labelling.py export drafts-default.json drafts-smollm2.json > /tmp/drafts.jsonl
     .venv/bin/python bench/writer/labelling.py merge /tmp/labels-*.jsonl --drafts /tmp/drafts.jsonl
     .venv/bin/python bench/writer/labelling.py table drafts-default.json     # the EVAL.md table
+    .venv/bin/python bench/writer/labelling.py table drafts-default.json --labels labels-default.jsonl
 
 `export` writes one object a draft (id, brief, text) for an editor to read; `merge` joins the editor's lines
 ({"id", "label", "defects", "note"}) with the drafts and writes aigc_workflow/filters/data/labelled_drafts.jsonl,
@@ -83,12 +84,20 @@ def merge(label_files: list[str], draft_files: list[str]) -> None:
     print(f"{len(loaded)} labelled drafts -> {target}")
 
 
-def table(run_file: str) -> None:
-    """The EVAL.md table of a run: each brief's chosen draft with the editor's label, and the totals."""
+def table(run_file: str, label_files: list[str] | None = None) -> None:
+    """The EVAL.md table of a run: each brief's chosen draft with the editor's label, and the totals.
+
+    Labels come from the labelled set, or from `label_files` (editor lines, as `merge` reads them) for a run
+    read without adding its drafts to the set (the set is training and calibration data for the filters)."""
     run = json.loads((HERE / run_file).read_text())
     commit = run["run"]["commit"]
-    labels = {d.id: d for d in load_labelled_drafts()}
-    notes = {r["id"]: r.get("note", "") for r in map(json.loads, default_path().read_text().splitlines())}
+    if label_files:
+        lines = [json.loads(line) for f in label_files for line in Path(f).read_text().splitlines() if line.strip()]
+        labels = {r["id"]: _Label(r["label"]) for r in lines}
+        notes = {r["id"]: r.get("note", "") for r in lines}
+    else:
+        labels = {d.id: d for d in load_labelled_drafts()}
+        notes = {r["id"]: r.get("note", "") for r in map(json.loads, default_path().read_text().splitlines())}
     chosen = {d["brief_ref"]: d for d in run["drafts"] if d.get("choice") == "chosen"}
     counts = {"publishable": 0, "light_edit": 0, "not_publishable": 0, "unlabelled": 0}
     print("| brief | chosen draft | verdict | why |\n|---|---|---|---|")
@@ -112,6 +121,11 @@ def table(run_file: str) -> None:
           + f"; publishable after at most a light edit {good}/{approved} ({good / max(approved, 1):.0%}; target 90%).")
 
 
+class _Label:
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -119,12 +133,14 @@ def main() -> None:
     merging = sub.add_parser("merge")
     merging.add_argument("labels", nargs="+")
     merging.add_argument("--drafts", nargs="+", required=True, help="the files `export` wrote")
-    sub.add_parser("table").add_argument("run")
+    tabling = sub.add_parser("table")
+    tabling.add_argument("run")
+    tabling.add_argument("--labels", nargs="*", help="editor label files to read instead of the labelled set")
     args = parser.parse_args()
     if args.command == "export":
         export(args.runs)
     elif args.command == "table":
-        table(args.run)
+        table(args.run, args.labels)
     else:
         merge(args.labels, args.drafts)
 

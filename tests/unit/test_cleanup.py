@@ -149,3 +149,23 @@ def test_closing_hashtags_go_where_the_format_has_none_and_a_social_post_keeps_t
 def test_a_text_of_hashtags_alone_is_left_for_the_scorers() -> None:
     assert clean_answer("#BookClub #Library", hit_token_limit=False, shape=shape_of("blog post")).text == (
         "#BookClub #Library")
+
+
+@pytest.mark.parametrize(
+    ("text_format", "answer", "expected"),
+    [
+        # what hides behind closing tags or a rule is found once they are gone
+        ("blog post", "Water herbs when dry.\n\nLet me know if you need any changes!\n\n#Herbs #Balcony",
+         "Water herbs when dry."),
+        ("reminder email", "Book today.\n\nBest wishes,\nYour Name\n\n---", "Book today.\n\nBest wishes,"),
+        # numbers, addresses and a tag used as a word are not closing hashtags
+        ("reminder email", "Visit us at 4 Mill Lane, Suite #4", "Visit us at 4 Mill Lane, Suite #4"),
+        ("short announcement", "The meeting is in Room #12", "The meeting is in Room #12"),
+        ("social media post", "Share your photos with #CityTrees", "Share your photos with #CityTrees"),
+        # emoji after the tags go with them
+        ("blog post", "Water herbs when dry. #Herbs #Growing \U0001f331", "Water herbs when dry."),
+        ("social media post", "Film night!\n\n#FilmNight #Park #Fun \U0001f3ac", "Film night!\n\n#FilmNight #Park"),
+    ],
+)
+def test_closing_hashtags_edge_cases(text_format: str, answer: str, expected: str) -> None:
+    assert clean_answer(answer, hit_token_limit=False, shape=shape_of(text_format)).text == expected
