@@ -49,14 +49,15 @@ def main() -> None:
     run_args = ["run", "--briefs", args.briefs, "--candidates", str(args.candidates), "--json"]
     if args.model:
         run_args += ["--model", args.model]
+    # The commit of the code that drafts: read before the run, which may outlast later commits.
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
     started = time.perf_counter()
     summary = json.loads(_last_json(aigc(env, *run_args)))
     seconds = time.perf_counter() - started
     # ru_maxrss of the largest child so far (Linux: KiB): the `aigc run` process with its models.
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     drafts = json.loads(aigc(env, "drafts", "list", "--batch", str(summary["batch_id"]), "--json"))
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
     header = {
         "model": drafts[0]["model_version"] if drafts else args.model, "commit": commit,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",

@@ -130,3 +130,28 @@ def test_a_draft_cannot_end_before_the_briefs_minimum_is_in_reach(writer: LlamaC
     # Seed 12 ended after 17 words when the end of turn was allowed at once; the last sentence may be trimmed.
     assert len(draft.text.split()) >= 40, draft.text
     assert "[" not in draft.text  # the placeholder ban holds beside the length rule (one logits processor)
+
+
+def test_a_brief_with_many_long_facts_still_gets_its_whole_draft(writer: LlamaCppGenerator) -> None:
+    # The rules and worked examples take about 860 tokens before the request: the context must hold a long
+    # request and the brief's whole token budget besides (before, llama-cpp-python silently cut the budget).
+    facts = tuple(f"Stall {n} at the Harbour Fair sells hand-made goods from the valley, open 10:00-16:00 on "
+                  f"Saturday and Sunday, with card payments accepted at every till" for n in range(1, 16))
+    fair = BriefSpec(ref="fair", topic="The Harbour Fair returns this weekend", format="blog post",
+                     min_words=120, max_words=250, facts=facts, channel="blog")
+    prompt_tokens = len(writer._tokens(writer.prompt_for(GenerationRequest(fair, 0, 3))))
+    assert prompt_tokens > 1500
+    (draft,) = writer.generate([GenerationRequest(fair, 0, 3)])
+    assert draft.params["token_budget"] == 320
+    assert prompt_tokens + draft.params["token_budget"] <= writer._llama.n_ctx()
+    assert draft.text and "Harbour Fair" in draft.text
+
+
+def test_a_prompt_past_the_writers_context_is_a_clear_error_naming_the_brief(writer: LlamaCppGenerator) -> None:
+    from aigc_workflow.generation.llamacpp import PromptTooLong
+
+    facts = tuple(f"Fact {n}: " + "the valley's makers bring wool, wood and pottery to the fair " * 8
+                  for n in range(50))
+    huge = BriefSpec(ref="huge-fair", topic="The Harbour Fair", facts=facts, max_words=100)
+    with pytest.raises(PromptTooLong, match="brief 'huge-fair'.*shorten the brief's topic or facts"):
+        writer.generate([GenerationRequest(huge, 0, 1)])
