@@ -50,10 +50,12 @@ def run_settings() -> Iterator[None]:
     Without an API URL, Prefect runs the flow on a temporary server that stops with this process. Its flow-run
     heartbeats (there for a long-lived server's automations to spot crashed runs) then have no reader, and
     the heartbeat thread, which sleeps in 1 s steps, holds the end of every run for up to a second: they are
-    turned off. With PREFECT_API_URL set, Prefect's settings stand.
+    turned off. So is that server's telemetry: offline it printed "ERROR ... Failed to send telemetry" into
+    every healthy run. With PREFECT_API_URL set, Prefect's settings stand.
     """
     from prefect.settings import (
         PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        PREFECT_SERVER_ANALYTICS_ENABLED,
         get_current_settings,
         temporary_settings,
     )
@@ -61,7 +63,7 @@ def run_settings() -> Iterator[None]:
     if get_current_settings().api.url:
         yield
         return
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None, PREFECT_SERVER_ANALYTICS_ENABLED: False}):
         yield
 
 

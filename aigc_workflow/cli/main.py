@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# Model loads draw a "Loading weights" progress bar per model on stderr (transformers follows the Hub's switch);
+# a batch loads several, and those bars buried what the run itself says. Set before anything imports the Hub.
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
 import typer
 
 from aigc_workflow import __version__
