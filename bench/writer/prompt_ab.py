@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from aigc_workflow.generation.base import GenerationRequest, derive_seed
 from aigc_workflow.settings import Settings
 
 HERE = Path(__file__).resolve().parent
+_TAGS = re.compile(r"\s*#\w+")
 
 # name -> (generation overrides, whether the prompt carries the worked examples). The defaults are now
 # "examples-t02"; "plain-t05" is the writer before them (prompt plain-v4 at temperature 0.5).
@@ -33,6 +35,8 @@ VARIANTS: dict[str, tuple[dict[str, Any], bool]] = {
     "plain-t02": ({"temperature": 0.2}, False),
     "examples-t05": ({"temperature": 0.5}, True),
     "examples-t02": ({"temperature": 0.2}, True),
+    # The same, with the social post's example answer carrying no hashtags (round 3 of AB.md).
+    "examples-notags-t02": ({"temperature": 0.2}, True),
 }
 
 
@@ -47,6 +51,9 @@ def draft_variant(name: str, specs: list[BriefSpec], batch_seed: int) -> list[di
     settings.generation = settings.generation.model_copy(update=overrides)
     if not shots:
         llamacpp.chat_messages = prompts.build_messages
+    original_examples = prompts.EXAMPLES
+    if name == "examples-notags-t02":
+        prompts.EXAMPLES = tuple((brief, _TAGS.sub("", answer).rstrip()) for brief, answer in original_examples)
     llamacpp._CONTEXT_MARGIN = 1024  # room for the worked examples
     try:
         generator = llamacpp.LlamaCppGenerator(settings)
@@ -62,6 +69,7 @@ def draft_variant(name: str, specs: list[BriefSpec], batch_seed: int) -> list[di
         return rows
     finally:
         llamacpp.chat_messages = prompts.chat_messages
+        prompts.EXAMPLES = original_examples
 
 
 def main() -> None:
