@@ -11,12 +11,6 @@ from aigc_workflow.settings import ReviewMode as _ReviewModes
 ReviewMode = enum.StrEnum("ReviewMode", {value: value for value in get_args(_ReviewModes)})
 
 
-class Thumbs(enum.StrEnum):
-    # As feedback.RatingIn.thumbs and db.models.Thumbs; not imported from them: `aigc --help` stays light.
-    UP = "up"
-    DOWN = "down"
-
-
 class ModelKind(enum.StrEnum):
     """The kinds of model the registry holds: fine-tuned text generators and bias classifiers."""
 

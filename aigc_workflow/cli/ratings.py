@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from aigc_workflow.cli.choices import LogLevel, Thumbs
+from aigc_workflow.cli.choices import LogLevel
+from aigc_workflow.db.models import Thumbs
 from aigc_workflow.cli.common import JsonOption, db_session, fail, print_json, print_table, settings
 
 if TYPE_CHECKING:
