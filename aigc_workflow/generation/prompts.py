@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aigc_workflow.briefs import BriefSpec
@@ -177,15 +177,16 @@ def example_turns() -> list[dict[str, str]]:
     return turns
 
 
-def without_examples(prompt: str, tokenizer: Any) -> str:
-    """A rendered prompt with the worked examples cut out (unchanged if it has none): what fine-tuning trains on.
+def without_examples(tokenizer: Any) -> Callable[[str], str]:
+    """A function that cuts the worked examples out of a prompt this tokenizer rendered (one without them is
+    returned as it is): what fine-tuning trains on. The block to cut is rendered once, not once a prompt.
 
     The examples are the same fixed turns in every prompt and carry no feedback, yet they triple a prompt's
     length, and with it the memory and time of every training step (and a 256-token training window would
     hold nothing of the draft). The adapter learns the answer to the request itself.
     """
     if not getattr(tokenizer, "chat_template", None):
-        return prompt
+        return lambda prompt: prompt
     # A probe whose fields start with a character no example's does: what its two renderings share ends at the
     # same place in every prompt ("Format: "), so the block between is one fixed string whatever the brief.
     probe = BriefSpec(ref="examples-probe", topic="~", format="~")
@@ -195,11 +196,15 @@ def without_examples(prompt: str, tokenizer: Any) -> str:
     head = len(os.path.commonprefix([with_shots, plain]))
     tail = len(os.path.commonprefix([with_shots[head:][::-1], plain[head:][::-1]]))
     block = with_shots[head:len(with_shots) - tail]
-    if block and block in prompt:
-        return prompt.replace(block, "", 1)
-    if EXAMPLES[0][1] in prompt:  # drafted with other examples or another template: trained as it is
-        log.warning("a training prompt holds worked examples this template cannot cut out; it is kept whole")
-    return prompt
+
+    def cut(prompt: str) -> str:
+        if block and block in prompt:
+            return prompt.replace(block, "", 1)
+        if EXAMPLES[0][1] in prompt:  # drafted with other examples or another template: trained as it is
+            log.warning("a training prompt holds worked examples this template cannot cut out; it is kept whole")
+        return prompt
+
+    return cut
 
 
 def special_tokens_of(tokenizer: Any) -> list[str]:

@@ -142,9 +142,7 @@ def train_adapter(
     try:
         eos = tokenizer.eos_token or ""
 
-        def prompt(drafted_with: str) -> str:
-            return without_examples(drafted_with, tokenizer)
-
+        prompt = without_examples(tokenizer)
         sft_rows = [{"prompt": prompt(e.prompt), "completion": e.completion.strip() + eos} for e in desirable]
         sft_args = SFTConfig(
             **training_args(config, cuda, str(scratch / "sft"), config.sft_steps),
