@@ -110,6 +110,17 @@ class FinetuneSettings(BaseModel):
     )
 
 
+class ServerSettings(BaseModel):
+    """The long-lived local Prefect server the engine starts for its home when PREFECT_API_URL is unset."""
+
+    mode: Literal["managed", "temporary"] = Field(
+        "managed", description="managed: start (once) and reuse a server for this home; temporary: a server per run."
+    )
+    port: int = Field(4200, ge=1, le=65535, description="Loopback port of the managed server and its UI.")
+    # A cold start on two busy cores (imports, database migrations) has taken over a minute.
+    start_timeout_s: float = Field(180.0, gt=0, description="How long to wait for the managed server to answer.")
+
+
 class ScheduleSettings(BaseModel):
     """When the served deployments run, and where the daily batch finds new briefs."""
 
@@ -173,6 +184,7 @@ class Settings(BaseSettings):
     finetune: FinetuneSettings = Field(default_factory=FinetuneSettings)
     image: ImageSettings = Field(default_factory=ImageSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
     task_runner: Literal["threads", "ray"] = Field("threads", description="Where tasks run: threads here, or Ray.")
     task_workers: int = Field(1, ge=1, le=64, description="Threads for the thread task runner.")
     ray_address: str | None = Field(None, description="An existing Ray cluster (ray://host:10001); none starts one.")

@@ -83,17 +83,20 @@ def main() -> None:
     refs = [b.ref for b in briefs]
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        # As `aigc run` does: no PREFECT_API_URL, so Prefect runs the flow on its temporary server (here with a
-        # scratch PREFECT_HOME, not the user's database), under the engine's run settings.
+        # As `aigc run` does with AIGC_SERVER__MODE=temporary: no PREFECT_API_URL, so Prefect runs the flow on
+        # its temporary server (here with a scratch PREFECT_HOME, not the user's database), under the engine's
+        # run settings. What the managed server saves on start-up is measured by bench/startup.py.
         os.environ.pop("PREFECT_API_URL", None)
         os.environ["PREFECT_HOME"] = str(root / "prefect-home")
         from flows.content_batch import ContentBatchConfig, content_batch
         from flows.runtime import run_settings
 
+        from aigc_workflow.settings import Settings
+
         def flow_run(config: ContentBatchConfig, *, heartbeats: bool) -> dict:
             if heartbeats:  # Prefect's defaults, as a run on a long-lived server gets them
                 return content_batch(config)
-            with run_settings():
+            with run_settings(Settings(server={"mode": "temporary"})):
                 return content_batch(config)
 
         # Warm-up of every path on 2 briefs: the temporary server's start, imports and client set-up.

@@ -152,11 +152,11 @@ def generate_images(
 
 
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
-def score(draft_ids: list[int]) -> None:
+def score(draft_ids: list[int], stage: str = "scores") -> None:
     settings = get_settings()
     # Each scorer sees only drafts of its modality; scorers with nothing to score load nothing.
     names = list(dict.fromkeys(settings.text_scorers + settings.image_scorers))
-    batch.score_drafts(settings, draft_ids, workers.get_scorers(names, settings))
+    batch.score_drafts(settings, draft_ids, workers.get_scorers(names, settings), stage=stage)
 
 
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
@@ -240,7 +240,7 @@ def report_batch(batch_id: int, draft_ids: list[int], review_mode: str) -> dict[
     waiting = review_mode != "auto" and review.pending_items(settings, draft_ids, review_mode)
     status = BatchStatus.AWAITING_REVIEW if waiting else BatchStatus.SUCCEEDED
     batch.finish_batch(settings, batch_id, status, summary)
-    return {"batch_id": batch_id, **summary}
+    return {"batch_id": batch_id, "flow_run_id": str(flow_run.get_id()), **summary}
 
 
 def redraft(batch_id: int, draft_ids: list[int], config: ContentBatchConfig, model: batch.ModelChoice) -> list[int]:
@@ -259,13 +259,14 @@ def redraft(batch_id: int, draft_ids: list[int], config: ContentBatchConfig, mod
             get_run_logger().info("batch %s: redraft round %d, %d new drafts for %d brief(s) whose drafts were "
                                   "all rejected", batch_id, round_no, len(planned), len(brief_ids))
             with progress.ProgressBar(f"batch-{batch_id}-redraft-{round_no}", len(planned),
-                                      description=f"Redraft round {round_no} of batch {batch_id}") as bar:
+                                      description=f"Redraft round {round_no} of batch {batch_id}",
+                                      stage=f"drafts (redraft {round_no})") as bar:
                 bar_id = bar.id if settings.task_runner == "threads" else None
                 with task_resources(settings):
                     futures = [generate_text.submit(batch_id, part, model, bar_id)
                                for part in _task_parts(settings, planned, settings.generation.batch_size)]
                 ids = _results(futures, bar, bar_id)
-            score(ids)
+            score(ids, f"scores (redraft {round_no})")
         gate(ids)
         new_ids += ids
     return new_ids

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from prefect import get_run_logger
 
 from aigc_workflow import workers
 from aigc_workflow.settings import Settings
+from flows import local_server
 
 
 def make_task_runner(settings: Settings) -> Any:
@@ -43,28 +46,48 @@ def task_resources(settings: Settings) -> Iterator[None]:
     yield
 
 
-@contextmanager
-def run_settings() -> Iterator[None]:
-    """Prefect settings for a run started from the command line.
+@dataclass(frozen=True)
+class RunServer:
+    """The Prefect server a command-line run talks to: its UI address (None: a temporary one), and whether
+    this run started it."""
 
-    Without an API URL, Prefect runs the flow on a temporary server that stops with this process. Its flow-run
-    heartbeats (there for a long-lived server's automations to spot crashed runs) then have no reader, and
-    the heartbeat thread, which sleeps in 1 s steps, holds the end of every run for up to a second: they are
-    turned off. So is that server's telemetry: offline it printed "ERROR ... Failed to send telemetry" into
-    every healthy run. With PREFECT_API_URL set, Prefect's settings stand.
+    ui_url: str | None
+    started: bool = False
+    start_s: float = 0.0
+
+
+@contextmanager
+def run_settings(settings: Settings) -> Iterator[RunServer]:
+    """Prefect settings for a run started from the command line, and the server it runs on.
+
+    With PREFECT_API_URL set, that server and Prefect's settings stand. Otherwise, by default
+    (settings.server.mode "managed"), the home's long-lived local server is started once and reused: no run
+    waits for a server to start after the first, and the UI keeps every run's history. In "temporary" mode
+    Prefect runs the flow on a server that stops with this process; its flow-run heartbeats (there for a
+    long-lived server's automations to spot crashed runs) then have no reader, and the heartbeat thread, which
+    sleeps in 1 s steps, holds the end of every run for up to a second: they are turned off. So is that
+    server's telemetry: offline it printed "ERROR ... Failed to send telemetry" into every healthy run.
     """
     from prefect.settings import (
+        PREFECT_API_URL,
         PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
         PREFECT_SERVER_ANALYTICS_ENABLED,
         get_current_settings,
         temporary_settings,
     )
 
-    if get_current_settings().api.url:
-        yield
+    current = get_current_settings().api.url
+    if current:
+        yield RunServer(current.removesuffix("/").removesuffix("/api"))
+        return
+    if settings.server.mode == "managed":
+        began = time.perf_counter()
+        info, started = local_server.start(settings)
+        with temporary_settings(updates={PREFECT_API_URL: info.api_url}):
+            yield RunServer(info.url, started, time.perf_counter() - began)
         return
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None, PREFECT_SERVER_ANALYTICS_ENABLED: False}):
-        yield
+        yield RunServer(None)
 
 
 @contextmanager

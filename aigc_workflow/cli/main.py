@@ -7,11 +7,14 @@ import os
 # Model loads draw a "Loading weights" progress bar per model on stderr (transformers follows the Hub's switch);
 # a batch loads several, and those bars buried what the run itself says. Set before anything imports the Hub.
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+# Prefect logs every task's state at INFO; the run's UI and its stored log keep those lines. The terminal shows
+# the engine's own progress bars and summary, and Prefect's warnings and errors. Set before Prefect is imported.
+os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 
 import typer
 
 from aigc_workflow import __version__
-from aigc_workflow.cli import briefs, db, drafts, filters, models, ratings
+from aigc_workflow.cli import briefs, db, drafts, filters, models, ratings, server
 from aigc_workflow.cli.review import review
 from aigc_workflow.cli.run import run
 from aigc_workflow.cli.score import score
@@ -35,6 +38,7 @@ filters.register_models_commands(models.app)  # build-bias
 app.add_typer(filters.app, name="filters")
 app.command()(models.finetune)
 app.command()(serve)
+app.add_typer(server.app, name="server")
 ratings.register(app)  # rate, ratings, api
 
 

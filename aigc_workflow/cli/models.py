@@ -161,8 +161,15 @@ def finetune(
     from flows.finetune import FinetuneConfig, finetune as finetune_flow
     from flows.runtime import run_settings
 
-    with run_settings():
-        result = finetune_flow(FinetuneConfig(sft_steps=sft_steps, preference_steps=preference_steps))
+    from flows.local_server import ServerError
+
+    from aigc_workflow.cli.progress import progress_bars
+
+    try:
+        with run_settings(settings()), progress_bars(enabled=not json_out):
+            result = finetune_flow(FinetuneConfig(sft_steps=sft_steps, preference_steps=preference_steps))
+    except ServerError as error:
+        fail(f"{error}. Or run on a temporary server per run with AIGC_SERVER__MODE=temporary.")
     if json_out:
         print_json(result)
     elif result["status"] == "skipped":

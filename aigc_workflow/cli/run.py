@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from aigc_workflow.cli.choices import ReviewMode
 from aigc_workflow.cli.common import JsonOption, database_errors, db_session, fail, print_json, settings
+
+if TYPE_CHECKING:
+    from flows.runtime import RunServer
 
 
 def run(
@@ -56,9 +60,18 @@ def run(
     from aigc_workflow.generation.llamacpp import LlamaCppUnavailable
     from aigc_workflow.models.bundled import BundledModelMissing
 
+    from flows.local_server import ServerError
+
+    from aigc_workflow.cli.progress import progress_bars
+
     try:
-        with database_errors(), run_settings():
-            summary = content_batch.with_options(task_runner=make_task_runner(settings()))(config)
+        with database_errors(), run_settings(settings()) as server:
+            if not json_out:
+                _say_server(server)
+            with progress_bars(enabled=not json_out):
+                summary = content_batch.with_options(task_runner=make_task_runner(settings()))(config)
+    except ServerError as error:
+        fail(f"{error}. Or run on a temporary server per run with AIGC_SERVER__MODE=temporary.")
     except (ValueError, RegistryError, UnknownBriefs, BundledModelMissing, LlamaCppUnavailable) as error:
         # A bad model spec or a missing model is the user's to fix: one line, not a traceback.
         fail(f"{type(error).__name__}: {error}")
@@ -74,3 +87,16 @@ def run(
     for reason, count in summary["reasons"].items():
         typer.echo(f"  {count:>3} x {reason}")
     typer.echo(f"see them with: aigc drafts list --batch {summary['batch_id']}")
+    if server.ui_url:
+        typer.echo(f"this run in the Prefect UI: {server.ui_url}/runs/flow-run/{summary['flow_run_id']}")
+    typer.echo(f"published files: {settings().published_dir.resolve()}")
+
+
+def _say_server(server: RunServer) -> None:
+    if server.ui_url is None:
+        typer.echo("Prefect: a temporary server for this run (AIGC_SERVER__MODE=temporary)")
+    elif server.started:
+        typer.echo(f"Prefect UI: {server.ui_url} (the engine's local server, started in {server.start_s:.0f} s; "
+                   "it keeps running: `aigc server stop` stops it)")
+    else:
+        typer.echo(f"Prefect UI: {server.ui_url}")
