@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from aigc_workflow import ranking
+from aigc_workflow import progress, ranking
 from aigc_workflow.crashpoints import pause_for_crash_test
 from aigc_workflow.db import repo
 from aigc_workflow.db.models import (
@@ -213,7 +213,8 @@ def _published_ids(draft_ids: Sequence[int], *, session: Any) -> set[int]:
 
 
 def score_drafts(
-    settings: Settings, draft_ids: Sequence[int], scorers: Sequence[Scorer], *, timeout_s: float | None = None
+    settings: Settings, draft_ids: Sequence[int], scorers: Sequence[Scorer], *, timeout_s: float | None = None,
+    stage: str = "scores",
 ) -> None:
     """Run every scorer over the drafts (batched per scorer) and store one score row per draft and scorer.
 
@@ -231,12 +232,15 @@ def score_drafts(
             ScoringItem(repo.brief_to_spec(d.brief), d.text, d.image_path, d.id) for d in drafts
         ]
     timeout_s = timeout_s or settings.scorer_timeout_s
-    for scorer in scorers:
-        mine = [item for item in items if _modality(item) == scorer.modality]
+    work = [(scorer, [item for item in items if _modality(item) == scorer.modality]) for scorer in scorers]
+    total, done = sum(len(mine) for _, mine in work), 0
+    for scorer, mine in work:
         results = _score_with_timeout(scorer, mine, context, timeout_s)
         with session_scope(settings.db_url) as session:
             for item, result in zip(mine, results, strict=True):
                 repo.save_scores(item.draft_id, [result], session=session)
+        done += len(mine)
+        progress.report(stage, done, total)
 
 
 def _modality(item: ScoringItem) -> str:

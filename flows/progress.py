@@ -1,4 +1,5 @@
-"""A run's generation progress bar: one Prefect progress artifact, advanced by the tasks that make the drafts."""
+"""A run's generation progress bar: one Prefect progress artifact, advanced by the tasks that make the drafts,
+and reported to the terminal's bar when the run was started there."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from types import TracebackType
 from uuid import UUID
 
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
+
+from aigc_workflow import progress
 
 # Every update is an API round trip (~30 ms): steps of 10 points move the bar just as well.
 STEP = 10.0
@@ -23,8 +26,9 @@ class ProgressBar:
     Use it as a context manager: it is reachable by `advance` only inside the `with` block.
     """
 
-    def __init__(self, key: str, total: int, description: str) -> None:
+    def __init__(self, key: str, total: int, description: str, stage: str = "drafts") -> None:
         self.total = max(total, 1)
+        self.stage = stage
         self.sent = 0.0
         self._done: set[Hashable] = set()
         # Held while sending too, so updates reach the server in order and the bar never moves back.
@@ -43,6 +47,7 @@ class ProgressBar:
     def advance(self, done: Iterable[Hashable]) -> None:
         with self._lock:
             self._done.update(done)
+            progress.report(self.stage, len(self._done), self.total)
             percent = min(100.0, 100.0 * len(self._done) / self.total)
             if percent - self.sent >= STEP or (percent == 100.0 and self.sent < 100.0):
                 update_progress_artifact(self.id, progress=percent)
@@ -51,6 +56,7 @@ class ProgressBar:
     def complete(self) -> None:
         """Show 100 %: every draft is stored (a batch with nothing to draft, or resumed from results)."""
         with self._lock:
+            progress.report(self.stage, self.total, self.total)
             if self.sent < 100.0:
                 update_progress_artifact(self.id, progress=100.0)
                 self.sent = 100.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -110,11 +111,15 @@ class LlamaCppGenerator(Generator):
         started = time.perf_counter()
         lora = self.adapter_gguf()
         threads = self.generation.threads or os.cpu_count() or 1
+        _keep_output_streams()
         self._llama = Llama(
             model_path=str(self.resolved.gguf_path), n_ctx=self.generation.max_new_tokens + _CONTEXT_MARGIN,
             n_threads=threads, n_threads_batch=threads, n_batch=512, seed=0, verbose=False,
             lora_path=str(lora) if lora else None,
         )
+        # Freed before the interpreter tears its modules down: left to the garbage collector at exit, the
+        # model's finaliser finds llama.cpp's functions gone and prints a traceback after every healthy run.
+        atexit.register(self._llama.close)
         metadata = self._llama.metadata
         template = metadata.get("tokenizer.chat_template")
         if not template:
@@ -260,3 +265,50 @@ def banned_tokens(llama: Any) -> dict[str, list[int]]:
             if fragment in piece:
                 found[fragment].append(token)
     return found
+
+
+class _NoRedirect:
+    """Stands in for llama-cpp-python's `suppress_stdout_stderr`, which takes the same `disable` argument."""
+
+    def __init__(self, disable: bool = True) -> None:
+        pass
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+
+_log_callback: Any = None  # kept referenced: llama.cpp calls it for the life of the process
+
+
+def _keep_output_streams() -> None:
+    """Route llama.cpp's log to this module's logger, and keep the process's stdout and stderr in place.
+
+    llama-cpp-python quiets a model load with dup2 on file descriptors 1 and 2, for every thread of the
+    process: a model loading in `aigc run`'s warm-up thread swallowed what the main thread printed meanwhile
+    (the server line, Prefect's log). And its log callback reads llama.cpp's levels with an older numbering
+    (WARN as ERROR), so a harmless vocabulary warning reached the terminal on every load. Here llama.cpp's
+    errors become warnings in the log and everything else debug lines; the redirect is switched off in the
+    two modules of the pinned llama-cpp-python that import it by name.
+    """
+    global _log_callback
+    import ctypes
+
+    import llama_cpp
+    from llama_cpp import _internals, llama
+
+    if _log_callback is None:
+        @llama_cpp.llama_log_callback
+        def forward(level: int, text: bytes, _: ctypes.c_void_p) -> None:
+            # ggml's levels: 1 debug, 2 info, 3 warn, 4 error, 5 continuation of the previous line.
+            message = text.decode("utf-8", errors="replace").rstrip()
+            if message:
+                log.log(logging.WARNING if level == 4 else logging.DEBUG, "llama.cpp: %s", message)
+
+        _log_callback = forward
+        llama_cpp.llama_log_set(_log_callback, ctypes.c_void_p(0))
+    for module in (llama, _internals):
+        if hasattr(module, "suppress_stdout_stderr"):
+            module.suppress_stdout_stderr = _NoRedirect  # type: ignore[assignment]

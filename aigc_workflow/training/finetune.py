@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aigc_workflow import progress
 from aigc_workflow.crashpoints import pause_for_crash_test
 from aigc_workflow.generation.prompts import without_examples
 from aigc_workflow.models.specs import RegisteredModel, ResolvedTextModel, resolve_text_model
@@ -149,7 +150,7 @@ def train_adapter(
             max_length=config.max_length, packing=False, dataset_num_proc=None,
         )
         trainer = SFTTrainer(model=model, args=sft_args, train_dataset=Dataset.from_list(sft_rows),
-                             processing_class=tokenizer)
+                             processing_class=tokenizer, callbacks=[step_progress("SFT steps")])
         started = time.perf_counter()
         trainer.train()
         metrics["sft"] = _stage_metrics(trainer, time.perf_counter() - started, len(sft_rows))
@@ -180,10 +181,21 @@ def _train_preferences(stage: str, model: Any, tokenizer: Any, rows: list[dict[s
                       max_length=config.max_length, beta=config.beta)
     # With a PEFT model and no ref_model, TRL uses the adapter-disabled model as the reference.
     trainer = trainer_cls(model=model, ref_model=None, args=args, train_dataset=Dataset.from_list(rows),
-                          processing_class=tokenizer)
+                          processing_class=tokenizer, callbacks=[step_progress(f"{stage.upper()} steps")])
     started = time.perf_counter()
     trainer.train()
     return _stage_metrics(trainer, time.perf_counter() - started, len(rows))
+
+
+def step_progress(stage: str) -> Any:
+    """A trainer callback that reports each optimiser step to the progress listeners (the terminal's bar)."""
+    from transformers import TrainerCallback
+
+    class StepProgress(TrainerCallback):
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            progress.report(stage, state.global_step, state.max_steps)
+
+    return StepProgress()
 
 
 def _save_atomically(model: Any, tokenizer: Any, output_dir: Path, base_gguf: Path | None = None) -> None:
