@@ -1,4 +1,5 @@
-"""Start-up: `aigc run` to the first stored draft, with the temporary Prefect server's own start shown apart."""
+"""Start-up: `aigc run` to the first stored draft on a temporary Prefect server, on the home's managed server
+when the run starts it, and when it is already running (the default after the first run)."""
 
 from __future__ import annotations
 
@@ -18,14 +19,19 @@ BRIEF = "- ref: startup\n  topic: Why cities need trees\n  candidates: 1\n"
 AIGC = str(Path(sys.executable).with_name("aigc"))
 
 
-def first_draft_run(home: Path, env: dict[str, str]) -> dict[str, float | None]:
-    """Run `aigc run` on one brief; seconds to the first draft row in SQLite and to the process exit."""
+def first_draft_run(home: Path, env: dict[str, str], seed: int = 0) -> dict[str, float | None]:
+    """Run `aigc run` on one brief; seconds to its first new draft row in SQLite and to the process exit.
+
+    A home that ran before keeps its drafts: only a draft beyond those counts, and a new seed makes the run
+    draft anew instead of reusing the stored one."""
     briefs = home.parent / f"{home.name}.yaml"
     briefs.write_text(BRIEF)
     db = home / "aigc.db"
     env = {**env, "AIGC_HOME": str(home)}
+    before = _draft_count(db)
     started = time.perf_counter()
-    proc = subprocess.Popen([AIGC, "run", "--briefs", str(briefs), "--candidates", "1"], env=env, cwd=ROOT,
+    proc = subprocess.Popen([AIGC, "run", "--briefs", str(briefs), "--candidates", "1", "--seed", str(seed)],
+                            env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     marks: dict[str, float | None] = {"server up": None}
 
@@ -45,13 +51,8 @@ def first_draft_run(home: Path, env: dict[str, str]) -> dict[str, float | None]:
     reader.start()
     first = None
     while proc.poll() is None:
-        if first is None and db.exists():
-            try:
-                with sqlite3.connect(db, timeout=0.5) as conn:
-                    if conn.execute("select count(*) from drafts").fetchone()[0]:
-                        first = time.perf_counter() - started
-            except sqlite3.Error:
-                pass
+        if first is None and _draft_count(db) > before:
+            first = time.perf_counter() - started
         time.sleep(0.05)
     reader.join(timeout=5)
     if proc.returncode != 0:
@@ -59,6 +60,16 @@ def first_draft_run(home: Path, env: dict[str, str]) -> dict[str, float | None]:
         raise SystemExit(f"aigc run failed with {proc.returncode}")
     return {"first draft s": first, "exit s": time.perf_counter() - started,
             "flow run begins s": marks.get("server up")}
+
+
+def _draft_count(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(db, timeout=0.5) as conn:
+            return conn.execute("select count(*) from drafts").fetchone()[0]
+    except sqlite3.Error:
+        return 0
 
 
 def timed_command(code: str, env: dict[str, str]) -> float:
@@ -72,9 +83,11 @@ def main() -> None:
     parser.add_argument("--new-tokens", type=int, default=16, help="kept short: this measures start-up, not drafting")
     args = parser.parse_args()
     header("start-up: `aigc run` to first draft (1 brief, 1 candidate, embedded defaults)",
-           ["prefect", "torch", "transformers", "sentence-transformers"])
+           ["prefect", "llama-cpp-python", "torch", "sentence-transformers"])
     env = {**os.environ, "AIGC_GENERATION__MAX_NEW_TOKENS": str(args.new_tokens), "HF_HUB_OFFLINE": "1",
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           # Prefect's INFO lines ("Beginning flow run") mark when the flow run begins.
+           "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "INFO"}
     env.pop("PREFECT_API_URL", None)
     parts = [
         {"phase": "python + `aigc --help` (CLI imports)",
@@ -84,18 +97,28 @@ def main() -> None:
         {"phase": "temporary Prefect server start alone",
          "s": timed_command("from prefect.server.api.server import SubprocessASGIServer as S\n"
                             "s=S(); s.start(timeout=180); s.stop()", env)},
-        {"phase": "import transformers + load bundled generator (cache warm)",
-         "s": timed_command("from aigc_workflow.settings import Settings\n"
-                            "from aigc_workflow.generation.text import TextGenerator\n"
-                            "TextGenerator(Settings(device='cpu')).load()", env)},
+        {"phase": "load the default writer (cache warm)",
+         "s": timed_command("from aigc_workflow import workers\n"
+                            "from aigc_workflow.settings import Settings\n"
+                            "s = Settings(); workers.get_generator('text', s, spec=s.text_model).load()", env)},
     ]
     table(parts, ["phase", "s"])
     with tempfile.TemporaryDirectory() as scratch:
         # Every run has a fresh home; a shared model cache keeps the one-time GGUF conversion out of the timed
         # runs (the warm-up run converts, as `aigc models prepare` does at set-up).
         env.setdefault("AIGC_MODEL_CACHE", str(Path(scratch) / "model-cache"))
-        first_draft_run(Path(scratch) / "warm", env)
-        runs = [{"server": "temporary (default)", **first_draft_run(Path(scratch) / "temp", env)}]
+        first_draft_run(Path(scratch) / "warm", {**env, "AIGC_SERVER__MODE": "temporary"})
+        runs = [{"server": "temporary (AIGC_SERVER__MODE=temporary)",
+                 **first_draft_run(Path(scratch) / "temp", {**env, "AIGC_SERVER__MODE": "temporary"})}]
+        # The default: the home's own server, started by the first run and found running by the next.
+        home = Path(scratch) / "managed"
+        managed = {**env, "AIGC_SERVER__PORT": str(_free_port())}
+        try:
+            runs.append({"server": "managed, started by this run", **first_draft_run(home, managed)})
+            runs.append({"server": "managed, already running (default)", **first_draft_run(home, managed, seed=1)})
+        finally:
+            subprocess.run([AIGC, "server", "stop"], env={**managed, "AIGC_HOME": str(home)}, check=False,
+                           capture_output=True)
         server = _start_server(Path(scratch), env)
         if server is not None:
             proc, url = server
@@ -109,13 +132,18 @@ def main() -> None:
     footer()
 
 
-def _start_server(scratch: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str] | None:
+def _free_port() -> int:
     import socket
-    import urllib.request
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+        return sock.getsockname()[1]
+
+
+def _start_server(scratch: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str] | None:
+    import urllib.request
+
+    port = _free_port()
     server_env = {**env, "PREFECT_HOME": str(scratch / "prefect-home")}
     proc = subprocess.Popen([str(Path(sys.executable).with_name("prefect")), "server", "start", "--host",
                              "127.0.0.1", "--port", str(port)], env=server_env, stdout=subprocess.DEVNULL,

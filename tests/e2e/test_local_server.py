@@ -77,6 +77,9 @@ def test_run_starts_the_homes_server_once_and_reuses_it(tmp_path: Path) -> None:
         page = httpx.get(run_url, headers={"Accept": "text/html"}, timeout=10, follow_redirects=True)
         assert page.status_code == 200 and "<html" in page.text.lower()
         assert "Traceback" not in first.stderr + second.stderr and "ERROR" not in first.stderr + second.stderr
+        # The terminal shows the engine's bars (their last state, off a terminal), not Prefect's INFO lines.
+        bars = [line.split()[0] for line in first.stderr.splitlines() if "━" in line]
+        assert bars == ["drafts", "scores"] and "INFO" not in first.stderr
         print(f"second run on the running server: {second_s:.1f} s")
     finally:
         stopped = aigc(env, "server", "stop", "--json")

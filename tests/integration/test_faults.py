@@ -136,3 +136,14 @@ def test_other_generation_errors_are_not_retried(generator, monkeypatch: pytest.
     with pytest.raises(ValueError, match="bad prompt"):
         generator.generate_ids(["a", "b"], [1, 2])
     assert calls == [2]
+
+
+def test_scoring_reports_its_progress_in_scores_done_of_all(settings) -> None:  # type: ignore[no-untyped-def]
+    from aigc_workflow import progress
+
+    ids = drafted(settings)
+    heard: list[tuple[str, int, int]] = []
+    with progress.listening(lambda *event: heard.append(event)):
+        batch.score_drafts(settings, ids, [ScriptedScorer("relevance", lambda item: 0.9),
+                                           ScriptedScorer("format", lambda item: 1.0)])
+    assert heard == [("scores", 4, 8), ("scores", 8, 8)]  # 4 drafts x 2 scorers, one step per scorer
