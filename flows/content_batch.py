@@ -116,7 +116,8 @@ def generate_text(
 ) -> list[int]:
     settings = get_settings()
     generator = workers.get_generator("text", settings, spec=model.spec, registered=model.registered)
-    return _in_chunks(planned, settings.generation.batch_size * 2, bar, lambda chunk: batch.generate_and_store(
+    size = min(settings.generation.batch_size, generator.max_batch or settings.generation.batch_size)
+    return _in_chunks(planned, size * 2, bar, lambda chunk: batch.generate_and_store(
         settings, generator, batch_id, chunk, model_version_id=model.version_id))
 
 

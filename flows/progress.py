@@ -38,6 +38,7 @@ class ProgressBar:
     def __enter__(self) -> ProgressBar:
         with _bars_lock:
             _bars[self.id] = self
+        progress.report(self.stage, 0, self.total)  # the terminal's bar shows from the start, with its clock
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:

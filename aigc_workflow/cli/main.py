@@ -10,6 +10,9 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 # Prefect logs every task's state at INFO; the run's UI and its stored log keep those lines. The terminal shows
 # the engine's own progress bars and summary, and Prefect's warnings and errors. Set before Prefect is imported.
 os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+# Nothing about a team's runs leaves the machine: Prefect's client (and other libraries that honour the
+# convention) send no usage data, and do not print their notice about it into the first run.
+os.environ.setdefault("DO_NOT_TRACK", "1")
 
 import typer
 

@@ -1,6 +1,8 @@
-"""`aigc serve`: run the scheduled deployments against a Prefect server."""
+"""`aigc serve`: run the scheduled deployments against a Prefect server (the home's own, by default)."""
 
 from __future__ import annotations
+
+import os
 
 import typer
 
@@ -13,14 +15,23 @@ def serve(
     """Serve the daily content batch and the weekly fine-tune deployments (cron and zone from settings)."""
     from prefect.settings import PREFECT_API_URL
 
-    if not PREFECT_API_URL.value():
-        fail("PREFECT_API_URL is not set: start a server with `prefect server start` and export "
-             "PREFECT_API_URL=http://127.0.0.1:4200/api (schedules need a server that outlives this command)")
+    config = settings()
+    if not PREFECT_API_URL.value() and config.server.mode == "temporary":
+        fail("schedules need a server that outlives this command: unset AIGC_SERVER__MODE (the engine then "
+             "serves on its own local server) or set PREFECT_API_URL to a running Prefect server")
     with db_session():
         pass  # the schema must be current before a scheduled run touches it
+    from flows.local_server import ServerError
+    from flows.runtime import run_settings
     from flows.serve import serve_deployments
 
-    config = settings()
-    typer.echo(f"serving content_batch/daily ({config.schedule.content_cron}) and finetune/weekly "
-               f"({config.schedule.finetune_cron}) in {config.schedule.timezone}; Ctrl-C stops")
-    serve_deployments(config, limit=limit)
+    try:
+        with run_settings(config) as server:
+            # Scheduled runs execute in child processes: they must find the same server.
+            os.environ["PREFECT_API_URL"] = f"{server.ui_url}/api"
+            typer.echo(f"serving content_batch/daily ({config.schedule.content_cron}) and finetune/weekly "
+                       f"({config.schedule.finetune_cron}) in {config.schedule.timezone} on {server.ui_url}; "
+                       "Ctrl-C stops")
+            serve_deployments(config, limit=limit)
+    except ServerError as error:
+        fail(str(error))

@@ -73,6 +73,9 @@ class Generator(ABC):
     """A generative back-end. Heavy imports and weights belong in load(), not at import."""
 
     modality: str = "text"
+    # Drafts this many at a time at most (None: any batch). A batch stores (and moves the progress bar) per
+    # two generator batches, so a back-end that drafts one by one is stored, and shown, two drafts at a time.
+    max_batch: int | None = None
 
     @property
     @abstractmethod

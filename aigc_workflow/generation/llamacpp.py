@@ -45,6 +45,7 @@ class LlamaCppGenerator(Generator):
     """
 
     modality = "text"
+    max_batch = 1
     backend = "llama.cpp"
 
     def __init__(self, settings: Settings, spec: str | None = None, registered: RegisteredModel | None = None) -> None:

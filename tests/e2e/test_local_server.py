@@ -111,3 +111,9 @@ def test_a_server_too_slow_to_start_names_the_setting_and_leaves_nothing_running
     time.sleep(1)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", port))  # the half-started server was stopped: its port is free again
+
+
+def test_serve_refuses_a_temporary_server_for_schedules(tmp_path: Path) -> None:
+    result = aigc(engine_env(tmp_path / "home", free_port(), AIGC_SERVER__MODE="temporary"), "serve")
+    assert result.returncode == 1
+    assert "schedules need a server that outlives this command" in result.stderr
