@@ -67,7 +67,7 @@ def test_toxicity_insult_above_neutral(settings) -> None:
     texts = ["You are a stupid worthless idiot.", "The library opens at nine on Saturdays.", ""]
     insult, neutral, empty = run(settings, "toxicity", [ScoringItem(SOLAR, t) for t in texts])
     assert insult.value > 0.9 and neutral.value < 0.3  # the classic model gives plain prose 0.0-0.3
-    assert insult.details == {"profanity": insult.value}
+    assert insult.details == {"profanity": insult.value, "problems": [f"profanity {insult.value:.2f}"]}
     assert empty.value == 0.0 and empty.details == {"empty_text": True}
     assert toxicity_probabilities(texts[:2], settings) == pytest.approx([insult.value, neutral.value], abs=1e-5)
 
