@@ -192,7 +192,7 @@ def bias_problem(driver: str, probe: dict[str, Any], balance: dict[str, Any], cl
         return f"{swap_words(probe['swap'])} moves the {probe['model']} by {probe['delta']:.2f}"
     if driver == "gender imbalance":
         counts, terms = balance["counts"], ", ".join(repr(term) for term in balance["top_terms"])
-        return f"gendered words are one-sided: {counts['male']} male, {counts['female']} female (most: {terms})"
+        return f"gendered words are one-sided: {counts['male']} male, {counts['female']} female (most often {terms})"
     return f"the bias classifier rates it {classifier:.2f}"
 
 

@@ -28,13 +28,18 @@ def nsfw_value(detections: Sequence[dict[str, Any]]) -> float:
 
 
 def nudity_problems(detections: Sequence[dict[str, Any]]) -> list[str]:
-    """Each explicit part NudeNet found, once, most confident first: "nudity: female breast exposed (0.91)"."""
+    """Each explicit part NudeNet found, once, most confident first: "NudeNet detects exposed female breast (0.91)"."""
     best: dict[str, float] = {}
     for detection in detections:
         if detection["class"] in EXPLICIT:
             best[detection["class"]] = max(best.get(detection["class"], 0.0), float(detection["score"]))
     ranked = sorted(best.items(), key=lambda item: -item[1])
-    return [f"nudity: {label.lower().replace('_', ' ')} (NudeNet confidence {score:.2f})" for label, score in ranked]
+    return [f"NudeNet detects {_part(label)} (confidence {score:.2f})" for label, score in ranked]
+
+
+def _part(label: str) -> str:
+    """"FEMALE_BREAST_EXPOSED" -> "exposed female breast"."""
+    return "exposed " + label.removesuffix("_EXPOSED").lower().replace("_", " ")
 
 
 class NsfwScorer:

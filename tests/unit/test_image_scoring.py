@@ -96,8 +96,8 @@ def test_nsfw_value_counts_only_explicit_labels() -> None:
 def test_nsfw_problems_name_each_explicit_part_once_most_confident_first() -> None:
     detections = [{"class": "FACE_FEMALE", "score": 0.95}, {"class": "FEMALE_BREAST_EXPOSED", "score": 0.41},
                   {"class": "BUTTOCKS_EXPOSED", "score": 0.7}, {"class": "FEMALE_BREAST_EXPOSED", "score": 0.91}]
-    assert nudity_problems(detections) == ["nudity: female breast exposed (NudeNet confidence 0.91)",
-                                           "nudity: buttocks exposed (NudeNet confidence 0.70)"]
+    assert nudity_problems(detections) == ["NudeNet detects exposed female breast (confidence 0.91)",
+                                           "NudeNet detects exposed buttocks (confidence 0.70)"]
     assert nudity_problems([{"class": "FACE_FEMALE", "score": 0.95}]) == []
 
 

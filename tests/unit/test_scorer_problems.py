@@ -152,7 +152,7 @@ def test_bias_says_gendered_words_are_one_sided_and_which(settings: Settings) ->
     [result] = scorer.score([ScoringItem(TREES, text)], ScoringContext())
     assert result.details["driver"] == "gender imbalance"
     assert result.details["problems"] == [
-        "gendered words are one-sided: 7 male, 0 female (most: 'he', 'his', 'brother', 'father')"]
+        "gendered words are one-sided: 7 male, 0 female (most often 'he', 'his', 'brother', 'father')"]
 
 
 def test_bias_has_no_problem_where_nothing_moved(settings: Settings) -> None:
