@@ -66,6 +66,8 @@ def test_a_rejection_leads_with_the_scorers_words_and_ends_with_the_bound() -> N
     assert verdict.reasons == (
         "format: 46 words, fewer than the minimum 50; keyword 'shade' missing (score 0.800 is below the minimum 1)",
     )
+    # The review statistics and the batch report read the scorer's name from the first word.
+    assert verdict.reasons[0].split(" ", 1)[0].rstrip(":") == "format"
 
 
 def test_without_words_a_rejection_says_the_number_and_the_bound() -> None:
