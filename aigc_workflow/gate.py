@@ -43,11 +43,10 @@ def decide(
         result = scores.get(name)
         if result is None or result.value is None or not math.isfinite(result.value):
             continue
-        why = _problems(result)
         if bound.min is not None and result.value < bound.min:
-            rejections.append(f"{name} {result.value:.3f} is below the minimum {bound.min:g}{why}")
+            rejections.append(_rejection(name, result, f"is below the minimum {bound.min:g}"))
         if bound.max is not None and result.value > bound.max:
-            rejections.append(f"{name} {result.value:.3f} is above the maximum {bound.max:g}{why}")
+            rejections.append(_rejection(name, result, f"is above the maximum {bound.max:g}"))
     if rejections:
         return Verdict(REJECTED, tuple(rejections + holds))
     if holds:
@@ -55,9 +54,20 @@ def decide(
     return Verdict(APPROVED, ("all checks passed",))
 
 
-def _problems(result: ScoreResult) -> str:
-    """A scorer's own plain-words account of what failed (its details' "problems"), for the reason line."""
+def _rejection(name: str, result: ScoreResult, crossed: str) -> str:
+    """The words first, when the scorer gave them: "format: 46 words, fewer than the minimum 50 (score 0.800 is
+    below the minimum 1)"; else the number alone. Either way the line starts with the scorer's name, which the review
+    statistics and the batch report read back."""
+    assert result.value is not None
+    problems = _problems(result)
+    if not problems:
+        return f"{name} {result.value:.3f} {crossed}"
+    return f"{name}: {'; '.join(problems)} (score {result.value:.3f} {crossed})"
+
+
+def _problems(result: ScoreResult) -> list[str]:
+    """A scorer's own plain-words account of what failed (its details' "problems")."""
     problems = result.details.get("problems") if isinstance(result.details, dict) else None
     if not problems or not isinstance(problems, list):
-        return ""
-    return ": " + "; ".join(str(problem) for problem in problems)
+        return []
+    return [str(problem) for problem in problems]

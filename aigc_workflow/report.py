@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -14,6 +15,8 @@ from aigc_workflow.ranking import label
 from aigc_workflow.settings import Settings
 
 PREVIEW_CHARS = 120
+# How the gate says a bound was crossed (aigc_workflow/gate.py).
+_CROSSED = re.compile(r" is (above|below) the (maximum|minimum) ")
 
 
 def draft_json(draft: Draft) -> dict[str, Any]:
@@ -55,12 +58,13 @@ def draft_json(draft: Draft) -> dict[str, Any]:
 
 
 def _reason_key(reason: str) -> str:
-    # "toxicity 0.910 is above the maximum 0.5" -> "toxicity above maximum"; "bias: timed out" -> "bias: error"
+    # "toxicity 0.910 is above the maximum 0.5" and "format: 46 words, ... (score 0.800 is below the minimum 1)"
+    # -> "toxicity above maximum", "format below minimum"; "bias: timed out" -> "bias: scorer failed"
     head = reason.split(" ", 1)[0].rstrip(":")
-    if " is above " in reason:
-        return f"{head} above maximum"
-    if " is below " in reason:
-        return f"{head} below minimum"
+    # The last one: the words before it quote the draft, which may say "is above" itself.
+    crossed = _CROSSED.findall(reason)
+    if crossed:
+        return f"{head} {' '.join(crossed[-1])}"
     if "not scored" in reason:
         return f"{head}: not scored"
     return f"{head}: model unavailable" if "model unavailable" in reason else f"{head}: scorer failed"

@@ -12,6 +12,7 @@ class Shape:
 
     family: str
     advice: str
+    called: str  # what the reason lines call it: "a social post"
     greeting: bool  # may open with "Dear ...," / "Hi ...," and close with a sign-off
     lists: bool  # may contain list lines ("1. ...", "- ...")
 
@@ -20,19 +21,19 @@ class Shape:
 # "newsletter paragraph" is a paragraph, not a newsletter email.
 SHAPES: tuple[tuple[tuple[str, ...], Shape], ...] = (
     (("paragraph",), Shape("paragraph", "one paragraph of plain prose; no greeting, sign-off, title or list",
-                           greeting=False, lists=False)),
+                           "a paragraph", greeting=False, lists=False)),
     (("email", "letter"), Shape("letter", "a greeting line, two or three short paragraphs, then a sign-off from the "
-                                          "organisation", greeting=True, lists=True)),
+                                          "organisation", "a letter", greeting=True, lists=True)),
     (("social", "post for", "tweet", "instagram", "facebook", "linkedin"),
      Shape("social", "one or two short paragraphs; no greeting, no sign-off, at most two hashtags",
-           greeting=False, lists=False)),
+           "a social post", greeting=False, lists=False)),
     (("product", "description"), Shape("product", "one or two paragraphs about it; no greeting, sign-off or title",
-                                       greeting=False, lists=True)),
+                                       "a product description", greeting=False, lists=True)),
     (("announcement", "notice", "web", "page"),
      Shape("notice", "plain paragraphs for a web page; no greeting, sign-off or subject line",
-           greeting=False, lists=True)),
+           "a notice", greeting=False, lists=True)),
     (("blog", "article"), Shape("article", "paragraphs, with short headings if it helps; no greeting, no sign-off",
-                                greeting=False, lists=True)),
+                                "an article", greeting=False, lists=True)),
 )
 
 # A greeting line on its own ("Dear parents," / "Hi everyone!"), and a subject line ("Subject: ...").
@@ -56,9 +57,9 @@ def shape_problems(text: str, shape: Shape) -> list[str]:
     if not shape.greeting:
         first = text.strip().splitlines()[0] if text.strip() else ""
         if GREETING.match(first):
-            problems.append(f"a {shape.family} does not open with a greeting: {first.strip()!r}")
+            problems.append(f"opens with a greeting, {first.strip()!r}, which {shape.called} does not have")
         if SUBJECT_LINE.search(text):
-            problems.append(f"a {shape.family} has no subject line")
+            problems.append(f"has a subject line, which {shape.called} does not have")
     if not shape.lists and len(_LIST_LINE.findall(text)) >= 2:
-        problems.append(f"a {shape.family} is prose, not a list")
+        problems.append(f"is written as a list; {shape.called} is prose")
     return problems

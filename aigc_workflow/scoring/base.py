@@ -41,7 +41,13 @@ class ScoringContext:
 
 @dataclass(frozen=True)
 class ScoreResult:
-    """One scorer's measurement of one draft. `value` is None exactly when `error` says why."""
+    """One scorer's measurement of one draft. `value` is None exactly when `error` says why.
+
+    `details["problems"]`, where a scorer gives it, says in plain words what in this draft drives the value
+    toward rejection, quoting the draft where it can; the gate puts it in the reason line when a bound is
+    crossed. A scorer never sees the bounds (they differ by channel), so a problem states what was measured
+    ("similarity 0.21 to the brief ...") and judges ("hateful") only where the scorer itself decides.
+    """
 
     scorer: str
     value: float | None

@@ -186,6 +186,24 @@ def counterfactuals(text: str, limit: int = MAX_VARIANTS) -> list[tuple[str, str
     return [(label, variant) for variant, label in unique.items()][:limit]
 
 
+def bias_problem(driver: str, probe: dict[str, Any], balance: dict[str, Any], classifier: float) -> str:
+    """What the part the value comes from found, in words: the swap that moved the filter, the one-sided words."""
+    if driver == "probe":
+        return f"{swap_words(probe['swap'])} moves the {probe['model']} by {probe['delta']:.2f}"
+    if driver == "gender imbalance":
+        counts, terms = balance["counts"], ", ".join(repr(term) for term in balance["top_terms"])
+        return f"gendered words are one-sided: {counts['male']} male, {counts['female']} female (most often {terms})"
+    return f"the bias classifier rates it {classifier:.2f}"
+
+
+def swap_words(label: str) -> str:
+    """A counterfactual's label ("gender swap", "religion: muslims/jews -> hindus") as a reason line says it."""
+    if " -> " not in label:
+        return f"the {label}"
+    found, target = label.split(": ", 1)[1].split(" -> ")
+    return f"swapping {' and '.join(repr(term) for term in found.split('/'))} for {target!r}"
+
+
 def _table_version() -> str:
     table = json.dumps([GENDER_PAIRS, IDENTITY_GROUPS, sorted(AMBIGUOUS), PEOPLE, MIN_GENDERED, IMBALANCE_WEIGHT])
     return hashlib.sha256(table.encode()).hexdigest()[:8]
@@ -270,7 +288,9 @@ class BiasScorer:
                 parts["classifier"] = classifier["probability"]
             # max() would drop a NaN that comes last; a NaN part makes the whole value NaN, and the gate holds.
             value = math.nan if any(math.isnan(v) for v in parts.values()) else max(parts.values())
+            driver = max(parts, key=lambda k: parts[k])
             details = {"probe": probe, "gender": balance, "weighted_imbalance": round(weighted, 6),
-                       "classifier": classifier, "driver": max(parts, key=lambda k: parts[k])}
+                       "classifier": classifier, "driver": driver,
+                       "problems": [bias_problem(driver, probe, balance, original)] if parts[driver] > 0 else []}
             results.append(ScoreResult(self.name, round(value, 6), self.model, self.version, details))
         return results

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from aigc_workflow.generation.image import image_prompt
 from aigc_workflow.scoring.base import ModelUnavailable, ScoreResult, ScoringContext, ScoringItem, image_problem
+from aigc_workflow.scoring.excerpts import quote
 
 if TYPE_CHECKING:
     import numpy as np
@@ -176,7 +177,8 @@ class ClipScorer:
                 results.append(ScoreResult(self.name, None, self.model_name, self.version, error=problems[index]))
                 continue
             cosine = cosine_of[index]
-            details = {"prompt": prompts[index], "cosine": round(cosine, 6)}
+            details = {"prompt": prompts[index], "cosine": round(cosine, 6),
+                       "problems": [f"CLIP similarity {cosine:.2f} between the image and {quote(prompts[index])}"]}
             value = WEIGHT * max(cosine, 0.0)
             results.append(ScoreResult(self.name, round(value, 6), self.model_name, self.version, details))
         return results

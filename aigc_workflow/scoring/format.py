@@ -116,17 +116,17 @@ def format_checks(text: str | None, brief: BriefSpec) -> list[Check]:
     if brief.min_words or brief.max_words:
         problem = None
         if brief.min_words and count < brief.min_words:
-            problem = f"has {count} words, fewer than the minimum {brief.min_words}"
+            problem = f"{count} words, fewer than the minimum {brief.min_words}"
         elif brief.max_words and count > brief.max_words:
-            problem = f"has {count} words, more than the maximum {brief.max_words}"
+            problem = f"{count} words, more than the maximum {brief.max_words}"
         checks.append(Check("word_count", problem is None, problem))
     if brief.keywords:
         missing = [k for k in brief.keywords if not contains(text, k)]
-        problem = "missing keywords: " + ", ".join(repr(k) for k in missing) if missing else None
+        problem = f"{_plural('keyword', missing)} {_listed(missing)} missing" if missing else None
         checks.append(Check("keywords", not missing, problem))
     if brief.avoid:
         found = [a for a in brief.avoid if contains(text, a)]
-        problem = "contains words to avoid: " + ", ".join(repr(a) for a in found) if found else None
+        problem = f"uses {_listed(found)}, which the brief says to avoid" if found else None
         checks.append(Check("avoid", not found, problem))
     problem = repetition_problem(tokens)
     checks.append(Check("repetition", problem is None, problem and f"degenerate repetition: {problem}"))
@@ -135,6 +135,14 @@ def format_checks(text: str | None, brief: BriefSpec) -> list[Check]:
         misfits = shape_problems(text, shape)
         checks.append(Check("shape", not misfits, "; ".join(misfits) or None))
     return checks
+
+
+def _plural(noun: str, items: Sequence[str]) -> str:
+    return noun if len(items) == 1 else noun + "s"
+
+
+def _listed(items: Sequence[str]) -> str:
+    return ", ".join(repr(item) for item in items)
 
 
 class RuleScorer:

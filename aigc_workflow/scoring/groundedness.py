@@ -194,6 +194,6 @@ class GroundednessScorer:
             value = 1.0 if not checked else (len(checked) - len(unsupported)) / len(checked)
             details: dict[str, Any] = {"specifics": checked, "unsupported": unsupported}
             if unsupported:
-                details["problems"] = ["unsupported: " + ", ".join(repr(u) for u in unsupported)]
+                details["problems"] = ["names or figures not in the brief: " + ", ".join(repr(u) for u in unsupported)]
             results.append(ScoreResult(self.name, round(value, 6), self.pipeline_name, self.version, details))
         return results

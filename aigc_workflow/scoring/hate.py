@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from aigc_workflow.languages import HARM_LANGUAGES, language_name
 from aigc_workflow.scoring.base import ScoreResult, ScoringContext, ScoringItem
+from aigc_workflow.scoring.excerpts import quote
 
 if TYPE_CHECKING:
     from aigc_workflow.filters.hate_detector import HateDetector
@@ -63,9 +64,11 @@ class HateScorer:
             raw, window = next(scored)
             probability = round(float(raw), 6)
             details: dict[str, object] = {"probability": probability, "source": self._source}
+            problem = "reads as demeaning, dehumanising, threatening or excluding a group"
             if window != text:
                 details["worst_window"] = window
+                problem += f", most of all in {quote(window)}"  # a long draft: say which part
             if probability > 0.5:
-                details["problems"] = ["reads as demeaning, dehumanising, threatening or excluding a group"]
+                details["problems"] = [problem]
             results.append(ScoreResult(self.name, probability, self.model, self.version, details))
         return results

@@ -66,6 +66,10 @@ def similarity(a: int, b: int) -> float:
     return 1.0 - hamming(a, b) / BITS
 
 
+def _draft_name(item: ScoringItem) -> str:
+    return f"draft {item.draft_id}" if item.draft_id is not None else "another draft"
+
+
 class ImageOriginalityScorer:
     """value = min Hamming distance / 64 to any published image or other image of the batch; higher is better.
 
@@ -121,5 +125,9 @@ class ImageOriginalityScorer:
                 continue
             distance, source, other = min(candidates)
             details["closest"] = {"source": source, "index": other, "hamming": distance}
+            closest = (f"the published image {context.published_image_paths[other]}" if source == "published"
+                       else f"the image of {_draft_name(items[other])} of this batch")
+            details["problems"] = [(f"closest to {closest}: {distance} of {BITS} perceptual-hash bits differ "
+                                    f"(unrelated images: about {BITS // 2})")]
             results.append(ScoreResult(self.name, round(distance / BITS, 6), VERSION, VERSION, details))
         return results

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from aigc_workflow.scoring.base import ModelUnavailable, ScoreResult, ScoringContext, ScoringItem
+from aigc_workflow.scoring.excerpts import quote, sentences
 
 if TYPE_CHECKING:
     from aigc_workflow.filters.bias_classifier import LoadedClassifier
@@ -56,15 +57,28 @@ class ImplicitToxicityScorer:
         self.load()
         assert self._classifier is not None and self._toxicity is not None
         texts = [(item.text or "").strip() for item in items]
-        todo = [t for t in texts if t]
-        classified = iter(self._classifier.predict(todo))
-        toxic = iter([max(p.values()) for p in self._toxicity.predict(todo)] if todo else [])
+        # A draft of several sentences has each read as well, to quote the one its score comes from.
+        split = [parts if len(parts := sentences(text)) > 1 else [] for text in texts]
+        todo = [t for t in texts if t] + [sentence for parts in split for sentence in parts]
+        toxic = [max(p.values()) for p in self._toxicity.predict(todo)] if todo else []
+        readings = iter(zip(self._classifier.predict(todo), toxic, strict=True))
+        drafts = [next(readings) if text else (0.0, 0.0) for text in texts]
         results = []
-        for text in texts:
+        for text, (clf, tox), parts in zip(texts, drafts, split, strict=True):
+            own = [(sentence, next(readings)) for sentence in parts]
             if not text:
                 results.append(ScoreResult(self.name, 0.0, self.model, self.version, {"empty_text": True}))
                 continue
-            clf, tox = float(next(classified)), float(next(toxic))
-            details = {"classifier": round(clf, 6), "toxicity": round(tox, 6)}
+            clf, tox = float(clf), float(tox)
+            details = {"classifier": round(clf, 6), "toxicity": round(tox, 6), "problems": [problem(clf, tox, own)]}
             results.append(ScoreResult(self.name, round((clf + tox) / 2, 6), self.model, self.version, details))
         return results
+
+
+def problem(classifier: float, toxicity: float, parts: Sequence[tuple[str, tuple[float, float]]]) -> str:
+    """Both readings the value averages, and the sentence whose average is highest."""
+    said = f"the bias classifier rates it {classifier:.2f}, the toxicity model {toxicity:.2f}"
+    if not parts:
+        return said
+    worst = max(parts, key=lambda part: sum(part[1]))[0]
+    return f"{said}; highest in {quote(worst)}"

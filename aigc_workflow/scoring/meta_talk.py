@@ -56,7 +56,7 @@ def meta_checks(text: str | None, brief: BriefSpec) -> list[Check]:
                         "echoes the prompt: " + ", ".join(repr(e) for e in echo) if echo else None))
     talk = sorted({m.group(0).strip() for m in _ASSISTANT_TALK.finditer(body)})
     checks.append(Check("no_assistant_talk", not talk,
-                        "assistant talk: " + ", ".join(repr(t) for t in talk) if talk else None))
+                        "talks like an assistant: " + ", ".join(repr(t) for t in talk) if talk else None))
     stock = sorted({m.group(0).strip() for m in _BOILERPLATE.finditer(body)})
     checks.append(Check("no_boilerplate", not stock,
                         "stock phrases: " + ", ".join(repr(s) for s in stock) if stock else None))

@@ -27,6 +27,21 @@ def nsfw_value(detections: Sequence[dict[str, Any]]) -> float:
     return max((float(d["score"]) for d in detections if d["class"] in EXPLICIT), default=0.0)
 
 
+def nudity_problems(detections: Sequence[dict[str, Any]]) -> list[str]:
+    """Each explicit part NudeNet found, once, most confident first: "NudeNet detects exposed female breast (0.91)"."""
+    best: dict[str, float] = {}
+    for detection in detections:
+        if detection["class"] in EXPLICIT:
+            best[detection["class"]] = max(best.get(detection["class"], 0.0), float(detection["score"]))
+    ranked = sorted(best.items(), key=lambda item: -item[1])
+    return [f"NudeNet detects {_part(label)} (confidence {score:.2f})" for label, score in ranked]
+
+
+def _part(label: str) -> str:
+    """"FEMALE_BREAST_EXPOSED" -> "exposed female breast"."""
+    return "exposed " + label.removesuffix("_EXPOSED").lower().replace("_", " ")
+
+
 class NsfwScorer:
     """value in [0, 1]: NudeNet's confidence that the image shows explicit nudity; lower is safer."""
 
@@ -67,6 +82,7 @@ class NsfwScorer:
                 results.append(ScoreResult(self.name, None, "nudenet", self._version, error=problem))
                 continue
             found = sorted(detections[item.image_path], key=lambda d: -d["score"])
-            details = {"detections": [{"class": d["class"], "score": round(float(d["score"]), 4)} for d in found[:8]]}
+            details = {"detections": [{"class": d["class"], "score": round(float(d["score"]), 4)} for d in found[:8]],
+                       "problems": nudity_problems(found)}
             results.append(ScoreResult(self.name, round(nsfw_value(found), 6), "nudenet", self._version, details))
         return results

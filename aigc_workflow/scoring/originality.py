@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Any
 
 from aigc_workflow.scoring.base import ScoreResult, ScoringContext, ScoringItem
+from aigc_workflow.scoring.excerpts import quote
 
 if TYPE_CHECKING:
     import numpy as np
@@ -33,6 +35,36 @@ def jaccard(a: frozenset[tuple[str, ...]], b: frozenset[tuple[str, ...]]) -> flo
     if not a or not b:
         return 0.0
     return len(a & b) / len(a | b)
+
+
+def shared_passage(text: str, other: str) -> str:
+    """The longest run of words (any case, any punctuation between) the two texts share, as the first writes it."""
+    mine = list(_WORD.finditer(text))
+    theirs = [word.lower() for word in _WORD.findall(other)]
+    match = SequenceMatcher(None, [word.group(0).lower() for word in mine], theirs, autojunk=False)
+    found = match.find_longest_match(0, len(mine), 0, len(theirs))
+    if not found.size:
+        return ""
+    return text[mine[found.a].start():mine[found.a + found.size - 1].end()]
+
+
+def published_name(text: str) -> str:
+    # Published texts reach the scorer without their ids: their opening words are what a person recognises.
+    return f"the published text {quote(text, 8)}"
+
+
+def batch_name(item: ScoringItem) -> str:
+    draft = f"draft {item.draft_id}" if item.draft_id is not None else "another draft"
+    return f"{draft} of this batch (brief {item.brief.ref!r})"
+
+
+def closeness_problem(similarity: float, closest: str, text: str, closest_text: str) -> str:
+    """How close the draft is to the text it most resembles, and the longest passage both share."""
+    problem = f"similarity {similarity:.2f} to {closest}"
+    shared = shared_passage(text, closest_text)
+    if len(shared.split()) >= NGRAM:  # shorter runs are not the overlap the 3-gram Jaccard counts
+        problem += f"; both say {quote(shared)}"
+    return problem
 
 
 class OriginalityScorer:
@@ -121,12 +153,15 @@ class OriginalityScorer:
             max_cos = min(1.0, max(c[0] for c in candidates))
             max_jac = max(c[1] for c in candidates)
             similarity = min(1.0, max(cos, jac))
+            closest_text = context.published_texts[other].strip() if source == "published" else texts[other]
+            closest_name = published_name(closest_text) if source == "published" else batch_name(items[other])
             details = {
                 "compared_with": len(candidates),
                 "closest": {"source": source, "index": other, "cosine": round(min(cos, 1.0), 6),
                             "jaccard": round(jac, 6)},
                 "max_cosine": round(max_cos, 6),
                 "max_jaccard": round(max_jac, 6),
+                "problems": [closeness_problem(similarity, closest_name, text, closest_text)],
             }
             value = round(max(0.0, 1.0 - similarity), 6)
             results.append(ScoreResult(self.name, value, self.model, self._embedder.version, details))

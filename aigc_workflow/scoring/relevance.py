@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from aigc_workflow.briefs import BriefSpec
 from aigc_workflow.scoring.base import ScoreResult, ScoringContext, ScoringItem
+from aigc_workflow.scoring.excerpts import quote
 
 if TYPE_CHECKING:
     from aigc_workflow.models.embeddings import Embedder
@@ -55,10 +56,12 @@ class RelevanceScorer:
             query = brief_text(item.brief)
             if not text:
                 # Nothing written is relevant to nothing; the format scorer names the real problem.
-                results.append(self._result(0.0, {"brief_text": query, "empty_text": True}))
+                results.append(self._result(0.0, {"brief_text": query, "empty_text": True,
+                                                  "problems": ["the text is empty"]}))
                 continue
             cosine = float(brief_vectors[query] @ next(draft_vectors))
-            results.append(self._result(round(cosine, 6), {"brief_text": query}))
+            problems = [f"similarity {cosine:.2f} to the brief {quote(item.brief.topic)}"]
+            results.append(self._result(round(cosine, 6), {"brief_text": query, "problems": problems}))
         return results
 
     def _result(self, value: float, details: dict[str, object]) -> ScoreResult:

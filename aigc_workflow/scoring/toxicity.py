@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aigc_workflow.scoring.base import ModelUnavailable, ScoreResult, ScoringContext, ScoringItem
+from aigc_workflow.scoring.excerpts import quote, sentences
 
 if TYPE_CHECKING:
     from aigc_workflow.settings import Settings
@@ -197,6 +198,25 @@ def toxicity_probabilities(texts: Sequence[str], settings: Settings | None = Non
     return [max(probs.values()) for probs in backend_for(settings).predict(list(texts))]
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What the toxicity model made of one text: {label: probability} ({} when only identity terms were left)."""
+
+    probabilities: dict[str, float]
+    masked: int  # identity descriptors taken out before scoring
+    attack: bool  # the hate detector read the unmasked text as an attack, so it was scored as well
+
+
+def toxicity_problem(probabilities: dict[str, float], parts: Sequence[tuple[str, Reading]]) -> str:
+    """The label the value comes from, and the sentence that label is highest in: "insult 0.91, highest in ..."."""
+    label = max(probabilities, key=lambda name: probabilities[name])
+    problem = f"{label.replace('_', ' ')} {probabilities[label]:.2f}"
+    scored = [(reading.probabilities.get(label, 0.0), sentence) for sentence, reading in parts]
+    if scored:
+        problem += f", highest in {quote(max(scored)[1])}"
+    return problem
+
+
 class ToxicityScorer:
     """value = max label probability in [0, 1]; higher is worse. details: probability per label."""
 
@@ -216,6 +236,33 @@ class ToxicityScorer:
         backend = self._backend
         assert backend is not None
         texts = [(item.text or "").strip() for item in items]
+        # A draft of several sentences has each read as well, to quote the one its score comes from.
+        split = [parts if len(parts := sentences(text)) > 1 else [] for text in texts]
+        readings = self._read(texts + [sentence for parts in split for sentence in parts])
+        by_sentence = iter(readings[len(texts):])
+        results = []
+        for text, reading, parts in zip(texts, readings[:len(texts)], split, strict=True):
+            own = [(sentence, next(by_sentence)) for sentence in parts]
+            if not text:
+                # An empty draft says nothing toxic; the format scorer fails it.
+                results.append(ScoreResult(self.name, 0.0, backend.model, backend.version, {"empty_text": True}))
+                continue
+            if not reading.probabilities:  # the text was nothing but identity terms
+                results.append(ScoreResult(self.name, 0.0, backend.model, backend.version,
+                                           {"identity_terms_masked": reading.masked}))
+                continue
+            details: dict[str, Any] = dict(reading.probabilities)
+            if reading.masked:
+                details.update(identity_terms_masked=reading.masked, unmasked_scored_as_attack=reading.attack)
+            details["problems"] = [toxicity_problem(reading.probabilities, own)]
+            value = max(reading.probabilities.values())
+            results.append(ScoreResult(self.name, value, backend.model, backend.version, details))
+        return results
+
+    def _read(self, texts: list[str]) -> list[Reading]:
+        """Label probabilities per text, as the scorer counts them (with identity descriptors masked where benign)."""
+        backend = self._backend
+        assert backend is not None
         masked = [0] * len(texts)
         scored = texts
         attacks: list[bool] = [False] * len(texts)
@@ -237,22 +284,11 @@ class ToxicityScorer:
                 attacks = [bool(count) and next(hits) for count in masked]
         unmasked = iter(backend.predict([text for text, attack in zip(texts, attacks, strict=True) if attack]))
         predictions = iter(backend.predict([text for text in scored if text]))
-        results = []
-        for text, masked_count, scored_text, attack in zip(texts, masked, scored, attacks, strict=True):
-            if not text:
-                # An empty draft says nothing toxic; the format scorer fails it.
-                results.append(ScoreResult(self.name, 0.0, backend.model, backend.version, {"empty_text": True}))
-                continue
+        readings = []
+        for masked_count, scored_text, attack in zip(masked, scored, attacks, strict=True):
             probs = {label: round(p, 6) for label, p in next(predictions).items()} if scored_text else {}
             if attack:
                 full = {label: round(p, 6) for label, p in next(unmasked).items()}
                 probs = {label: max(p, probs.get(label, 0.0)) for label, p in full.items()}
-            if not probs:  # the text was nothing but identity terms
-                results.append(ScoreResult(self.name, 0.0, backend.model, backend.version,
-                                           {"identity_terms_masked": masked_count}))
-                continue
-            details: dict[str, Any] = dict(probs)
-            if masked_count:
-                details.update(identity_terms_masked=masked_count, unmasked_scored_as_attack=attack)
-            results.append(ScoreResult(self.name, max(probs.values()), backend.model, backend.version, details))
-        return results
+            readings.append(Reading(probs, masked_count, attack))
+        return readings

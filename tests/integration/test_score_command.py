@@ -53,7 +53,7 @@ def test_facts_ground_the_names_and_figures_a_text_relies_on(sqlite_settings) ->
     assert grounded["verdict"] == "approved" and grounded["scores"]["groundedness"] == 1.0
     ungrounded = run(env, text, "--topic", "A weekly vegetable box", "--fact", "Delivery is free")
     assert ungrounded["verdict"] == "rejected"
-    assert "unsupported: '18" in "; ".join(ungrounded["reasons"])  # the price, named in the reason
+    assert "names or figures not in the brief: '18" in "; ".join(ungrounded["reasons"])  # the price, named
     facts_only = run(env, text, "--fact", "The box costs 18 GBP a week")
     assert facts_only["skipped"] == [] and facts_only["verdict"] == "approved"
 

@@ -67,7 +67,7 @@ def test_toxicity_insult_above_neutral(settings) -> None:
     texts = ["You are a stupid worthless idiot.", "The library opens at nine on Saturdays.", ""]
     insult, neutral, empty = run(settings, "toxicity", [ScoringItem(SOLAR, t) for t in texts])
     assert insult.value > 0.9 and neutral.value < 0.3  # the classic model gives plain prose 0.0-0.3
-    assert insult.details == {"profanity": insult.value}
+    assert insult.details == {"profanity": insult.value, "problems": [f"profanity {insult.value:.2f}"]}
     assert empty.value == 0.0 and empty.details == {"empty_text": True}
     assert toxicity_probabilities(texts[:2], settings) == pytest.approx([insult.value, neutral.value], abs=1e-5)
 
@@ -187,8 +187,11 @@ def test_detoxify_loads_a_local_checkpoint_offline(tmp_path, tiny_detoxify, poin
     items = [ScoringItem(SOLAR, "You are an idiot."), ScoringItem(SOLAR, None), ScoringItem(SOLAR, "Hello there.")]
     insult, empty, hello = run(settings, "toxicity", items)
     labels = {"toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack"}
-    assert set(insult.details) == labels and set(hello.details) == labels  # detoxify's renamed labels
-    assert 0.0 <= hello.value <= 1.0 and insult.value == max(insult.details.values())
+    # detoxify's renamed labels, and the one the value comes from in words
+    assert set(insult.details) == set(hello.details) == labels | {"problems"}
+    assert 0.0 <= hello.value <= 1.0 and insult.value == max(insult.details[label] for label in labels)
+    top = max(labels, key=lambda label: insult.details[label])
+    assert insult.details["problems"] == [f"{top.replace('_', ' ')} {insult.value:.2f}"]  # one sentence: no quote
     assert insult.model == "detoxify:bert-base-uncased" and insult.version.startswith("sha256:")
     assert empty.value == 0.0
 

@@ -31,10 +31,11 @@ def scorer(tmp_path) -> FormatScorer:
         (PROSE, {}, 1.0, []),
         (PROSE, {"min_words": 10, "max_words": 100, "keywords": ["solar panel", "Energy  bill"], "avoid": ["cheap"]},
          1.0, []),
-        (PROSE, {"min_words": 100}, 2 / 3, ["fewer than the minimum 100"]),
-        (PROSE, {"max_words": 20}, 2 / 3, ["more than the maximum 20"]),
-        (PROSE, {"keywords": ["battery", "sunlight"]}, 2 / 3, ["missing keywords: 'battery'"]),
-        (PROSE, {"avoid": ["roof", "cheap"]}, 2 / 3, ["contains words to avoid: 'roof'"]),
+        (PROSE, {"min_words": 100}, 2 / 3, ["42 words, fewer than the minimum 100"]),
+        (PROSE, {"max_words": 20}, 2 / 3, ["42 words, more than the maximum 20"]),
+        (PROSE, {"keywords": ["battery", "sunlight"]}, 2 / 3, ["keyword 'battery' missing"]),
+        (PROSE, {"keywords": ["battery", "grid"]}, 2 / 3, ["keywords 'battery', 'grid' missing"]),
+        (PROSE, {"avoid": ["roof", "cheap"]}, 2 / 3, ["uses 'roof', which the brief says to avoid"]),
         (PROSE, {"avoid": ["olar"]}, 1.0, []),  # only whole words count
         ("", {"keywords": ["solar"]}, 0.0, ["the text is empty"]),
         (None, {}, 0.0, ["the text is empty"]),
@@ -44,10 +45,13 @@ def scorer(tmp_path) -> FormatScorer:
         (PROSE + " " + PROSE + " " + PROSE, {}, 0.5, ["degenerate repetition"]),
         ("Short and fine.", {"min_words": 1, "max_words": 3}, 1.0, []),
         # The shape of the brief's format (aigc_workflow/text_formats.py): only letters greet their readers.
-        ("Dear members,\n" + PROSE, {"format": "newsletter paragraph"}, 2 / 3, ["does not open with a greeting"]),
+        ("Dear members,\n" + PROSE, {"format": "newsletter paragraph"}, 2 / 3,
+         ["opens with a greeting, 'Dear members,', which a paragraph does not have"]),
         ("Dear members,\n" + PROSE, {"format": "welcome email"}, 1.0, []),
-        ("Subject: Solar\n" + PROSE, {"format": "announcement on our website"}, 2 / 3, ["has no subject line"]),
-        ("1. Solar panels help.\n2. They pay back.", {"format": "social media post"}, 2 / 3, ["prose, not a list"]),
+        ("Subject: Solar\n" + PROSE, {"format": "announcement on our website"}, 2 / 3,
+         ["has a subject line, which a notice does not have"]),
+        ("1. Solar panels help.\n2. They pay back.", {"format": "social media post"}, 2 / 3,
+         ["is written as a list; a social post is prose"]),
     ],
 )
 def test_format_table(scorer, text, fields, value, failed) -> None:

@@ -57,3 +57,19 @@ def test_a_value_that_is_not_a_finite_number_holds(value: float) -> None:
     verdict = decide({"relevance": ok("relevance", 0.9), "toxicity": ok("toxicity", value)}, BOUNDS, REQUIRED)
     assert verdict.decision == "held"
     assert any(reason.startswith("toxicity: not a number") for reason in verdict.reasons)
+
+
+def test_a_rejection_leads_with_the_scorers_words_and_ends_with_the_bound() -> None:
+    short = ScoreResult("format", 0.8, "rules", "rules-3",
+                        {"problems": ["46 words, fewer than the minimum 50", "keyword 'shade' missing"]})
+    verdict = decide({"format": short}, {"format": Bound(min=1.0)}, ("format",))
+    assert verdict.reasons == (
+        "format: 46 words, fewer than the minimum 50; keyword 'shade' missing (score 0.800 is below the minimum 1)",
+    )
+    # The review statistics and the batch report read the scorer's name from the first word.
+    assert verdict.reasons[0].split(" ", 1)[0].rstrip(":") == "format"
+
+
+def test_without_words_a_rejection_says_the_number_and_the_bound() -> None:
+    verdict = decide({"toxicity": ok("toxicity", 0.9)}, BOUNDS, ())
+    assert verdict.reasons == ("toxicity 0.900 is above the maximum 0.5",)

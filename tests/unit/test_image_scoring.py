@@ -11,9 +11,9 @@ from PIL import Image, ImageDraw
 
 from aigc_workflow.briefs import BriefSpec
 from aigc_workflow.scoring.base import ScoringContext, ScoringItem, image_problem
-from aigc_workflow.scoring.clip import clip_score, cosines
+from aigc_workflow.scoring.clip import ClipScorer, clip_score, cosines
 from aigc_workflow.scoring.image_originality import ImageOriginalityScorer, hamming, phash
-from aigc_workflow.scoring.nsfw import nsfw_value
+from aigc_workflow.scoring.nsfw import nsfw_value, nudity_problems
 from aigc_workflow.settings import Settings
 
 
@@ -91,6 +91,42 @@ def test_nsfw_value_counts_only_explicit_labels() -> None:
     assert nsfw_value([{"class": "FACE_FEMALE", "score": 0.9}, {"class": "FEET_EXPOSED", "score": 0.8}]) == 0.0
     detections = [{"class": "FEMALE_BREAST_EXPOSED", "score": 0.41}, {"class": "BUTTOCKS_EXPOSED", "score": 0.7}]
     assert nsfw_value(detections) == 0.7
+
+
+def test_nsfw_problems_name_each_explicit_part_once_most_confident_first() -> None:
+    detections = [{"class": "FACE_FEMALE", "score": 0.95}, {"class": "FEMALE_BREAST_EXPOSED", "score": 0.41},
+                  {"class": "BUTTOCKS_EXPOSED", "score": 0.7}, {"class": "FEMALE_BREAST_EXPOSED", "score": 0.91}]
+    assert nudity_problems(detections) == ["NudeNet detects exposed female breast (confidence 0.91)",
+                                           "NudeNet detects exposed buttocks (confidence 0.70)"]
+    assert nudity_problems([{"class": "FACE_FEMALE", "score": 0.95}]) == []
+
+
+def test_image_originality_names_the_image_a_draft_duplicates(tmp_path: Path) -> None:
+    paths = []
+    for name, seed in (("a", 0), ("a_copy", 0), ("published", 1), ("b", 1)):
+        picture(seed).save(tmp_path / f"{name}.png")
+        paths.append(str(tmp_path / f"{name}.png"))
+    brief = BriefSpec(ref="x", topic="x", modality="image")
+    items = [ScoringItem(brief, None, paths[0], 4), ScoringItem(brief, None, paths[1], 5),
+             ScoringItem(brief, None, paths[3], 6)]
+    scorer = ImageOriginalityScorer(Settings(home=tmp_path, database_url="sqlite://"))
+    first, _, copy_of_published = scorer.score(items, ScoringContext(published_image_paths=(paths[2],)))
+    [problem] = first.details["problems"]
+    assert problem == ("closest to the image of draft 5 of this batch: 0 of 64 perceptual-hash bits differ "
+                       "(unrelated images: about 32)")
+    assert copy_of_published.details["problems"][0].startswith(f"closest to the published image {paths[2]}: 0 of 64")
+
+
+def test_clip_problems_say_how_well_the_image_matches_its_prompt(tmp_path: Path) -> None:
+    picture(0).save(tmp_path / "a.png")
+    scorer = ClipScorer(Settings(home=tmp_path, database_url="sqlite://"))
+    scorer._model = object()  # loaded: the embeddings below stand in for the model's
+    scorer.embed_images = lambda paths: np.array([[1.0, 0.0]] * len(paths))  # type: ignore[method-assign]
+    scorer.embed_texts = lambda texts: np.array([[0.6, 0.8]] * len(texts))  # type: ignore[method-assign]
+    brief = BriefSpec(ref="x", topic="A smiling face", keywords=("portrait",), modality="image")
+    [result] = scorer.score([ScoringItem(brief, None, str(tmp_path / "a.png"), 1)], ScoringContext())
+    assert result.value == 1.5
+    assert result.details["problems"] == ["CLIP similarity 0.60 between the image and 'A smiling face, portrait'"]
 
 
 def test_gallery_embeds_thumbnails_of_image_drafts_only(tmp_path: Path) -> None:
