@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 # Model loads draw a "Loading weights" progress bar per model on stderr (transformers follows the Hub's switch);
 # a batch loads several, and those bars buried what the run itself says. Set before anything imports the Hub.
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+# Fine-tuning prepares its datasets with a bar per step ("Tokenizing train dataset", ...): the run's own
+# training bar says how far it is.
+os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+# Libraries' deprecation notices are for their developers, not for a person running a batch.
+warnings.filterwarnings("ignore", category=FutureWarning)
+warnings.filterwarnings("ignore", category=DeprecationWarning)
 # Prefect logs every task's state at INFO; the run's UI and its stored log keep those lines. The terminal shows
 # the engine's own progress bars and summary, and Prefect's warnings and errors. Set before Prefect is imported.
 os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")

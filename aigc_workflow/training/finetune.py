@@ -30,7 +30,7 @@ class TrainResult:
 def training_args(config: FinetuneSettings, cuda: bool, output_dir: str, steps: int) -> dict[str, Any]:
     """Arguments shared by every TRL trainer here, with the defaults that cost time on a CPU turned off.
 
-    TRL's configs default to bf16=True and gradient_checkpointing=True. On a CPU without bf16 matrix units,
+    TRL's configs default to bf16=True and activation (gradient) checkpointing on. On a CPU without bf16 matrix units,
     bf16 autocast can make every matmul several times slower, and checkpointing recomputes the forward pass.
     With TRL 1.16 / torch 2.14 the defaults measured 1.08-1.16x a plain loop and this path 1.31-1.33x
     (bench/finetune_step.py, bench/RESULTS.md): float32 is kept for reproducible CPU runs, not for speed.
@@ -51,7 +51,7 @@ def training_args(config: FinetuneSettings, cuda: bool, output_dir: str, steps: 
         "bf16": cuda,
         "fp16": False,
         "use_cpu": not cuda,
-        "gradient_checkpointing": False,
+        "activation_checkpointing": False,  # the new name: the old one warns on every run
         "logging_steps": 1,
         "save_strategy": "no",
         "report_to": [],
