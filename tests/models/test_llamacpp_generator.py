@@ -68,6 +68,25 @@ def test_same_seed_same_draft_in_any_order_and_after_other_drafts(writer, defaul
     assert fresh.generate([GenerationRequest(BAKERY, 0, 5)])[0].text == first[0].text
 
 
+def test_a_saved_prompt_opening_gives_the_same_draft_as_a_fresh_evaluation(
+    default_writer_settings, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    # Its own model cache: the GGUF is linked in, the prompt cache starts empty.
+    cache = tmp_path / "models"
+    (cache / "gguf").mkdir(parents=True)
+    for file in (default_writer_settings.models_dir / "gguf").iterdir():
+        (cache / "gguf" / file.name).symlink_to(file)
+    settings = default_writer_settings.model_copy(update={"model_cache": cache})
+    evaluated = LlamaCppGenerator(settings)  # evaluates the rules and examples, and saves them
+    fresh = evaluated.generate([GenerationRequest(BAKERY, 0, 5)])[0].text
+    saved = list((cache / "prompt-cache").glob("*.bin"))
+    assert len(saved) == 1 and saved[0].stat().st_size > 1_000_000
+    restored = LlamaCppGenerator(settings)  # as a later process: loads the saved evaluation
+    assert restored.generate([GenerationRequest(BAKERY, 0, 5)])[0].text == fresh
+    saved[0].write_bytes(b"not a llama.cpp state")  # a damaged cache is evaluated anew, never trusted
+    assert LlamaCppGenerator(settings).generate([GenerationRequest(BAKERY, 0, 5)])[0].text == fresh
+
+
 def test_a_token_budget_that_runs_out_is_trimmed_to_a_whole_sentence(default_writer_settings) -> None:  # type: ignore[no-untyped-def]
     short = default_writer_settings.model_copy(deep=True)
     short.generation.max_new_tokens = 40
