@@ -17,7 +17,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel, Field, create_model
 from sqlalchemy.exc import DBAPIError
 
-from aigc_workflow import batch, image_feedback, images, report, review, workers
+from aigc_workflow import batch, image_feedback, images, report, review, review_form, workers
 from aigc_workflow.db.models import BatchStatus
 from aigc_workflow.latent_steering import LatentFeedback
 from aigc_workflow.settings import Settings, get_settings
@@ -187,7 +187,7 @@ def pending_review(draft_ids: list[int], review_mode: str) -> list[review.Review
 
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient, cache_policy=NO_CACHE)
 def record_reviews(items: list[review.ReviewItem], values: dict[str, Any]) -> list[int]:
-    reviewer, decisions = review.inputs_from_form(items, values)
+    reviewer, decisions = review_form.inputs_from_form(items, values)
     return review.record_reviews(get_settings(), reviewer, decisions)
 
 
@@ -203,8 +203,8 @@ def report_overrides(batch_id: int, draft_ids: list[int]) -> None:
 def wait_for_review(batch_id: int, items: list[review.ReviewItem]) -> dict[str, Any] | None:
     """Pause (or, under a deployment, suspend) until a person submits the review form; None on timeout."""
     settings = get_settings()
-    form = create_model(f"Batch{batch_id}Review", __base__=RunInput, **review.form_fields(items))
-    form = form.with_initial_data(description=review.description_markdown(items, image_uri=images.data_uri))
+    form = create_model(f"Batch{batch_id}Review", __base__=RunInput, **review_form.form_fields(items))
+    form = form.with_initial_data(description=review_form.description_markdown(items, image_uri=images.data_uri))
     key = f"review-batch-{batch_id}"
     try:
         if deployment.get_id():

@@ -1,6 +1,7 @@
 """What a reviewer reads above the form: unsupported names and figures stand out in the draft's text."""
 
-from aigc_workflow.review import ReviewItem, description_markdown, highlight
+from aigc_workflow.review import ReviewItem
+from aigc_workflow.review_form import description_markdown, highlight
 
 
 def item(text: str, unsupported: tuple[str, ...]) -> ReviewItem:
