@@ -13,11 +13,20 @@ from prefect.exceptions import FlowPauseTimeout, Pause
 from prefect.flow_runs import pause_flow_run, suspend_flow_run
 from prefect.input import RunInput
 from prefect.runtime import deployment, flow_run
+from prefect.settings import get_current_settings
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel, Field, create_model
 from sqlalchemy.exc import DBAPIError
 
-from aigc_workflow import batch, image_feedback, images, report, review, workers
+from aigc_workflow import (
+    batch,
+    image_feedback,
+    images,
+    report,
+    review,
+    review_form,
+    workers,
+)
 from aigc_workflow.db.models import BatchStatus
 from aigc_workflow.latent_steering import LatentFeedback
 from aigc_workflow.settings import Settings, get_settings
@@ -188,7 +197,7 @@ def pending_review(draft_ids: list[int], review_mode: str) -> list[review.Review
 
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient, cache_policy=NO_CACHE)
 def record_reviews(items: list[review.ReviewItem], values: dict[str, Any]) -> list[int]:
-    reviewer, decisions = review.inputs_from_form(items, values)
+    reviewer, decisions = review_form.inputs_from_form(items, values)
     return review.record_reviews(get_settings(), reviewer, decisions)
 
 
@@ -204,8 +213,11 @@ def report_overrides(batch_id: int, draft_ids: list[int]) -> None:
 def wait_for_review(batch_id: int, items: list[review.ReviewItem]) -> dict[str, Any] | None:
     """Pause (or, under a deployment, suspend) until a person submits the review form; None on timeout."""
     settings = get_settings()
-    form = create_model(f"Batch{batch_id}Review", __base__=RunInput, **review.form_fields(items))
-    form = form.with_initial_data(description=review.description_markdown(items, image_uri=images.data_uri))
+    artifact_url = review_artifact(batch_id, items)
+    form = create_model(f"Batch{batch_id}Review", __base__=RunInput, **review_form.form_fields(items, artifact_url))
+    form = form.with_initial_data(
+        description=review_form.overview_markdown(items, image_uri=images.data_uri, artifact_url=artifact_url)
+    )
     key = f"review-batch-{batch_id}"
     try:
         if deployment.get_id():
@@ -217,6 +229,17 @@ def wait_for_review(batch_id: int, items: list[review.ReviewItem]) -> dict[str, 
     except FlowPauseTimeout:
         return None
     return values.model_dump(exclude={"metadata"})
+
+
+def review_artifact(batch_id: int, items: list[review.ReviewItem]) -> str | None:
+    """Every waiting draft side by side on a full-width page (the form is a narrow modal); its UI address."""
+    artifact_id = create_markdown_artifact(
+        key=f"batch-{batch_id}-to-review", markdown=review_form.drafts_markdown(items, image_uri=images.data_uri),
+        description=f"The drafts of batch {batch_id} waiting for review: every score, text and image.",
+    )
+    # Prefect's url_for knows no artifact pages; the UI serves them at this path.
+    ui_url = get_current_settings().ui_url
+    return f"{ui_url.rstrip('/')}/artifacts/artifact/{artifact_id}" if ui_url else None
 
 
 @task(cache_policy=NO_CACHE)
@@ -361,6 +384,8 @@ def _run(batch_id: int, brief_ids: list[int], config: ContentBatchConfig) -> dic
             logger.warning("review of batch %s timed out: nothing more published, drafts stay held", batch_id)
             return report_batch(batch_id, draft_ids, review_mode)
         record_reviews(items, values)
+        # What the reviewer left to the gate, the gate decides now: its chosen approved drafts publish.
+        review_mode = review_form.mode_after_form(review_mode)
         publish(draft_ids, review_mode)
     report_overrides(batch_id, draft_ids)
     return report_batch(batch_id, draft_ids, review_mode)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
 import subprocess
 import sys
 import time
@@ -12,6 +9,19 @@ from pathlib import Path
 
 import httpx
 import pytest
+from review_ui import (
+    ARGS,
+    CHROMIUM,
+    OUTPUT_DIR,
+    SIZES,
+    UIS,
+    assert_seen,
+    check_every_draft_is_seen,
+    decide,
+    edit_box,
+    open_review,
+    section,
+)
 
 from aigc_workflow.db import repo
 from aigc_workflow.db.session import session_scope
@@ -19,10 +29,6 @@ from aigc_workflow.db.session import session_scope
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 BIN = Path(sys.executable).parent
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-OUTPUT_DIR = Path(os.environ.get("AIGC_TEST_OUTPUT", Path(__file__).resolve().parents[2] / "test-output"))
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-        "--disable-background-networking", "--disable-component-update"]
 BRIEFS = """\
 - ref: trees
   topic: Why cities should plant more street trees
@@ -52,6 +58,35 @@ def filter_api(server, kind: str, query: dict) -> list:  # type: ignore[no-untyp
     return httpx.post(f"{server.api_url}/{kind}/filter", json=query, timeout=10).json()
 
 
+def see_thumbnail(page, modal, name: str) -> None:  # type: ignore[no-untyped-def]
+    """The one image in the form decoded, and a person sees it."""
+    images = modal.locator("img")
+    assert wait_for(lambda: images.evaluate_all(DECODED), "the thumbnail", timeout_s=30) == 1
+    assert_seen(modal.locator("img[src^='data:image/png']").first, f"{name}: the thumbnail")
+    page.screenshot(path=str(OUTPUT_DIR / f"{name}-thumbnail.png"))
+
+
+def look_at_every_size(browser, server_url: str, run_id: str, drafts: dict[int, tuple[str, str | None]],  # type: ignore[no-untyped-def]
+                       face: int) -> str:
+    """Both UIs, both sizes: each draft seen. The newer UI shows the thumbnail above the sections; the classic one
+    collapses that description, so the image's section links the review artifact that holds it. Returns the link."""
+    link = ""
+    for ui in UIS:
+        for width, height in SIZES:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            modal = open_review(page, server_url, run_id, ui)
+            name = f"review-form-image-{ui}-{width}x{height}"
+            check_every_draft_is_seen(page, modal, drafts, name)
+            if ui == "newer":
+                see_thumbnail(page, modal, name)
+            else:
+                anchor = section(modal, face).get_by_role("link").first
+                assert_seen(anchor, f"{name}: the link to the review artifact")
+                link = anchor.get_attribute("href")
+            page.close()
+    return link
+
+
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (.ci/setup installs it)")
 def test_image_thumbnails_render_in_review_form_and_gallery_artifact(prefect_server, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
@@ -73,32 +108,23 @@ def test_image_thumbnails_render_in_review_form_and_gallery_artifact(prefect_ser
         url = f"sqlite:///{(home / 'aigc.db').resolve()}"
         with session_scope(url) as session:
             drafts = {d.brief.ref: d.id for d in repo.list_drafts(session=session)}
+            shown = {d.id: (d.brief.topic, d.text) for d in repo.list_drafts(session=session)}
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             try:
-                page = browser.new_page(viewport={"width": 1400, "height": 1600})
-                page.goto(f"{prefect_server.url}/runs/flow-run/{run_id}")
-                page.get_by_role("button", name="Resume").first.click()
-                modal = page.get_by_role("dialog")
-                modal.get_by_text("2 draft(s) waiting for review").wait_for()
-                thumbnail = modal.locator("img[src^='data:image/png']")
-                thumbnail.first.wait_for()
-                assert wait_for(lambda: modal.locator("img").evaluate_all(DECODED), "the thumbnail", timeout_s=30) == 1
-                thumbnail.first.scroll_into_view_if_needed()
-                page.screenshot(path=str(OUTPUT_DIR / "review-form-image.png"))
+                link = look_at_every_size(browser, prefect_server.url, run_id, shown, drafts["team-face"])
+                page = browser.new_page(viewport={"width": 1366, "height": 768})
+                page.goto(link)  # the review artifact: the thumbnail a classic-UI reviewer opens from the form
+                assert wait_for(lambda: page.locator("img").evaluate_all(DECODED), "the artifact", timeout_s=30) == 1
+                page.screenshot(path=str(OUTPUT_DIR / "review-artifact-image.png"))
 
-                def field(title: str):  # type: ignore[no-untyped-def]
-                    label = page.locator(".schema-form-property__label", has_text=re.compile("^" + re.escape(title)))
-                    return modal.locator(".schema-form-property").filter(has=label)
-
-                field("Reviewer").locator("textarea, input").first.fill("e2e-reviewer")
+                # In the classic UI (the run's own link): the text draft is left to the gate, the image approved.
+                modal = open_review(page, prefect_server.url, run_id, "classic")
+                modal.locator("textarea").first.fill("e2e-reviewer")  # the reviewer's name comes first
                 face = drafts["team-face"]
-                select = field(f"Decision on draft {face} ").locator(".p-select-button__control")
                 # The gate held the image (no CLIP weights offline); the person approves it.
-                select.focus()
-                page.keyboard.press("ArrowDown")
-                page.get_by_role("listbox").get_by_role("option", name="approve", exact=True).click()
-                field(f"Caption for image draft {face}").locator("textarea, input").first.fill("Meet the team.")
+                decide(page, modal, face, "approve")
+                edit_box(modal, face).fill("Meet the team.")
                 modal.get_by_role("button", name="Submit").click()
                 modal.wait_for(state="hidden", timeout=30_000)
                 assert process.wait(timeout=300) == 0, (tmp_path / "batch.log").read_text()[-3000:]
@@ -121,6 +147,7 @@ def test_image_thumbnails_render_in_review_form_and_gallery_artifact(prefect_ser
         (publication,) = draft.publications
         assert [(r.reviewer, str(r.decision), str(r.gate_decision)) for r in draft.reviews] == [
             ("e2e-reviewer", "approve", "held")]
+        assert repo.draft_with_lineage(drafts["trees"], session=session).reviews == []  # left to the gate
     markdown = Path(publication.location)
     assert markdown.read_text() == f"![A friendly face for the team page](draft-{draft.id}.png)\n\nMeet the team.\n"
     assert (markdown.parent / f"draft-{draft.id}.png").is_file()

@@ -1,10 +1,8 @@
-"""A person reviews a batch in the Prefect UI, in headless Chromium, and the database shows their choices."""
+"""A person reviews a batch in the Prefect UI, in headless Chromium: at ordinary window sizes, in both of Prefect's
+UIs, they see every draft's brief, text and decision control, and the database shows what they chose."""
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
 import subprocess
 import sys
 import time
@@ -12,6 +10,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from review_ui import (
+    ARGS,
+    CHROMIUM,
+    OUTPUT_DIR,
+    SIZES,
+    UIS,
+    check_every_draft_is_seen,
+    decide,
+    edit_box,
+    open_review,
+)
 
 from aigc_workflow.db import repo
 from aigc_workflow.db.session import session_scope
@@ -19,8 +28,6 @@ from aigc_workflow.db.session import session_scope
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 BIN = Path(sys.executable).parent
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-OUTPUT_DIR = Path(os.environ.get("AIGC_TEST_OUTPUT", Path(__file__).resolve().parents[2] / "test-output"))
 BRIEFS = """\
 - ref: trees
   topic: Why cities should plant more street trees
@@ -29,6 +36,8 @@ BRIEFS = """\
   topic: Three simple habits for better sleep
 - ref: cycling
   topic: The benefits of cycling to work
+- ref: reading
+  topic: Why reading aloud to children matters
 """
 
 
@@ -45,41 +54,42 @@ def paused_run_id(server, process: subprocess.Popen, timeout_s: float = 600) -> 
     raise AssertionError("the batch never paused for review")
 
 
-def review_in_browser(server, run_id: str, choices: dict[int, tuple[str, str]]) -> Path:
-    """Open the paused run, fill the form (decision and edit per draft), screenshot it, submit."""
+def look_at_every_size(server, run_id: str, drafts: dict[int, tuple[str, str]]) -> None:
+    """Both UIs, both window sizes: every draft seen, each edit box holding its draft's text; screenshots kept."""
     from playwright.sync_api import sync_playwright
 
-    screenshot = OUTPUT_DIR / "review-form.png"
-    OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
-    args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-            "--disable-background-networking", "--disable-component-update"]
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1600})
-            page.goto(f"{server.url}/runs/flow-run/{run_id}")
-            page.get_by_role("button", name="Resume").first.click()
-            modal = page.get_by_role("dialog")
-            modal.get_by_text("3 draft(s) waiting for review").wait_for()
+            for ui in UIS:
+                for width, height in SIZES:
+                    page = browser.new_page(viewport={"width": width, "height": height})
+                    modal = open_review(page, server.url, run_id, ui)
+                    check_every_draft_is_seen(page, modal, drafts, f"review-form-{ui}-{width}x{height}")
+                    for draft_id, (_, text) in drafts.items():
+                        assert edit_box(modal, draft_id).input_value() == text
+                    page.close()
+        finally:
+            browser.close()
 
-            def field(title: str):  # type: ignore[no-untyped-def]
-                label = page.locator(".schema-form-property__label", has_text=re.compile("^" + re.escape(title)))
-                return modal.locator(".schema-form-property").filter(has=label)
 
-            field("Reviewer").locator("textarea, input").first.fill("e2e-reviewer")
-            for draft_id, (decision, edit) in choices.items():
-                select = field(f"Decision on draft {draft_id} ").locator(".p-select-button__control")
-                if select.inner_text().strip() != decision:
-                    # The selects are pop-overs, opened from the keyboard; their options live outside the modal.
-                    select.focus()
-                    page.keyboard.press("ArrowDown")
-                    page.get_by_role("listbox").get_by_role("option", name=decision, exact=True).click()
-                assert select.inner_text().strip() == decision
-                if edit:
-                    field(f"Edited text of draft {draft_id}").locator("textarea, input").first.fill(edit)
-            modal.locator(".p-modal__body").evaluate("body => body.scrollTo(0, 0)")
+def review_in_browser(server, run_id: str, decisions: dict[int, str], edits: dict[int, str]) -> Path:
+    """In the newer UI (the server's default) at 1366x768: name, decisions and edits; screenshot; submit."""
+    from playwright.sync_api import sync_playwright
+
+    screenshot = OUTPUT_DIR / "review-form-filled.png"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 768})
+            modal = open_review(page, server.url, run_id, "newer")
+            modal.locator("textarea").first.fill("e2e-reviewer")  # the reviewer's name comes first
+            for draft_id, decision in decisions.items():
+                decide(page, modal, draft_id, decision)
+            for draft_id, text in edits.items():
+                edit_box(modal, draft_id).fill(text)
             page.screenshot(path=str(screenshot))
-            modal.get_by_role("button", name="Submit").click()
+            modal.get_by_role("button", name="Resume").click()
             modal.wait_for(state="hidden", timeout=30_000)
         finally:
             browser.close()
@@ -98,17 +108,21 @@ def test_review_form_in_prefect_ui_decides_what_is_published(prefect_server, tmp
         [str(BIN / "aigc"), "run", "--briefs", str(briefs), "--review-mode", "human", "--candidates", "1"],
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )
+    OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
     try:
         run_id = paused_run_id(prefect_server, process)
         url = f"sqlite:///{(home / 'aigc.db').resolve()}"
         with session_scope(url) as session:
             drafts = {d.brief.ref: d for d in repo.list_drafts(session=session)}
             assert all(d.publications == [] for d in drafts.values())  # nothing out before the person decides
+            shown = {d.id: (d.brief.topic, d.text) for d in drafts.values()}
+            left_verdict = str(drafts["reading"].verdict.decision)
+        look_at_every_size(prefect_server, run_id, shown)
+        # trees approved, sleep rejected, cycling rewritten (which approves it), reading left to the gate.
         approve, reject, edit = drafts["trees"].id, drafts["sleep"].id, drafts["cycling"].id
         edited_text = "Cycling to work keeps you fit, saves money and clears your head."
-        screenshot = review_in_browser(prefect_server, run_id, {
-            approve: ("approve", ""), reject: ("reject", ""), edit: ("approve", edited_text),
-        })
+        screenshot = review_in_browser(prefect_server, run_id, {approve: "approve", reject: "reject"},
+                                       {edit: edited_text})
         assert process.wait(timeout=300) == 0, (tmp_path / "batch.log").read_text()[-3000:]
     finally:
         if process.poll() is None:
@@ -120,10 +134,13 @@ def test_review_form_in_prefect_ui_decides_what_is_published(prefect_server, tmp
         result = {d.brief.ref: repo.draft_with_lineage(d.id, session=session) for d in repo.list_drafts(session=session)}
         reviews = {ref: [(r.reviewer, str(r.decision), r.edited_text) for r in d.reviews] for ref, d in result.items()}
         published = {ref: [p.text for p in d.publications] for ref, d in result.items()}
-        original = result["trees"].text
+        original, left = result["trees"].text, result["reading"].text
     assert reviews == {
         "trees": [("e2e-reviewer", "approve", None)],
         "sleep": [("e2e-reviewer", "reject", None)],
         "cycling": [("e2e-reviewer", "approve", edited_text)],
+        "reading": [],  # left to the gate: no decision of the reviewer's
     }
-    assert published == {"trees": [original], "sleep": [], "cycling": [edited_text]}
+    # The gate decided the draft left to it, as if no person had looked: out exactly when it approved it.
+    assert published == {"trees": [original], "sleep": [], "cycling": [edited_text],
+                         "reading": [left] if left_verdict == "approved" else []}

@@ -124,8 +124,7 @@ def test_daily_deployment_runs_by_name_and_human_review_suspends(prefect_server,
 
         assert str(session.get(Batch, pending[0].batch_id).status) == "awaiting_review"
     api(prefect_server, "POST", f"/flow_runs/{third}/resume",
-        json={"run_input": {"reviewer": "ops", f"draft_{draft_id}": "approve", f"edit_{draft_id}": "Ride on.",
-                            f"note_{draft_id}": ""}})
+        json={"run_input": {"reviewer": "ops", f"draft_{draft_id}": {"decision": "approve", "edit": "Ride on."}}})
     wait_for_state(prefect_server, third, {"Completed"})
     with session_scope(db_url) as session:
         draft = repo.draft_with_lineage(draft_id, session=session)

@@ -81,8 +81,8 @@ def test_human_mode_pauses_with_a_form_and_publishes_exactly_what_the_reviewer_c
     # The person overrides the gate both ways: rejects the approved draft, approves and edits the rejected one.
     resume_flow_run(run.id, run_input={
         "reviewer": "dana",
-        f"draft_{trees}": "reject", f"edit_{trees}": "", f"note_{trees}": "off brand",
-        f"draft_{banned}": "approve", f"edit_{banned}": "A word we use with care.", f"note_{banned}": "",
+        f"draft_{trees}": {"decision": "reject", "note": "off brand"},
+        f"draft_{banned}": {"decision": "approve", "edit": "A word we use with care."},
     })
     thread.join(timeout=120)
     assert "error" not in out, out.get("error")
@@ -101,6 +101,25 @@ def test_human_mode_pauses_with_a_form_and_publishes_exactly_what_the_reviewer_c
     assert "1 approved although the gate did not, 1 rejected although the gate approved" in overrides
     assert "| dana | 1 | 1 |" in overrides
     assert "| format | 1 | 1 | 1 |" in overrides  # format flagged one draft, a person approved it anyway
+
+
+def test_drafts_left_to_the_gate_are_decided_by_it_and_recorded_as_no_ones(review_env, db_url) -> None:  # type: ignore[no-untyped-def]
+    from prefect.flow_runs import resume_flow_run
+
+    from aigc_workflow.db.models import Batch
+
+    thread, out = run_in_thread(ContentBatchConfig(candidates=1, review_mode="human"))
+    run = paused_run()
+    resume_flow_run(run.id, run_input={"reviewer": "dana"})  # the form submitted as it stands
+    thread.join(timeout=120)
+    assert "error" not in out, out.get("error")
+
+    drafts = drafts_by_ref(db_url)
+    assert [r for d in drafts.values() for r in d.reviews] == []
+    # The gate approved and chose the trees draft, and rejected the other: as if no person had looked.
+    assert {ref: len(d.publications) for ref, d in drafts.items()} == {"trees": 1, "banned": 0}
+    with session_scope(db_url) as session:
+        assert str(session.get(Batch, out["summary"]["batch_id"]).status) == "succeeded"  # nothing waits
 
 
 def test_held_only_mode_publishes_approved_at_once_and_review_timeout_publishes_nothing_more(
@@ -136,8 +155,8 @@ def test_the_reviewer_picks_the_alternate_in_the_form_and_only_it_is_published( 
 
     resume_flow_run(run.id, run_input={
         "reviewer": "dana",
-        f"draft_{chosen}": "reject", f"edit_{chosen}": "", f"note_{chosen}": "",
-        f"draft_{alternate}": "approve", f"edit_{alternate}": "", f"note_{alternate}": "the better one",
+        f"draft_{chosen}": {"decision": "reject"},
+        f"draft_{alternate}": {"decision": "approve", "note": "the better one"},
     })
     thread.join(timeout=120)
     assert "error" not in out, out.get("error")

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aigc_workflow import batch as stages
-from aigc_workflow import review
+from aigc_workflow import review, review_form
 from aigc_workflow.briefs import BriefSpec
 from aigc_workflow.cli.main import app
 from aigc_workflow.db import repo
@@ -111,13 +111,13 @@ def test_a_reviewer_picks_the_alternate_instead_of_the_chosen_one(one_scorer: Se
 
     items = {item.draft_id: item for item in review.pending_items(one_scorer, [first, second], "human")}
     assert set(items) == {first, second}  # every draft waits for the person, alternates too
+    # `aigc review` suggests "reject" for the alternate: accepting every suggestion publishes one draft per brief.
     assert (items[second].choice, items[second].suggested) == ("chosen", "approve")
-    # Pre-filled "reject" for the alternate: the form submitted as it stands publishes one draft per brief.
     assert (items[first].choice, items[first].suggested) == ("alt 2", "reject")
-    fields = review.form_fields(list(items.values()))
+    fields = review_form.form_fields(list(items.values()))
     assert "alternate, rank 2" in fields[f"draft_{first}"][1].title
     assert "Ranking: alternate: rank 2 of 2 approved" in fields[f"draft_{first}"][1].description
-    text = review.description_markdown(list(items.values()))
+    text = review_form.drafts_markdown(list(items.values()))
     assert f"| {first} | trees | **approved** | alt 2 |" in text and f"| {second} | trees | **approved** | chosen |" in text
 
     review.record_reviews(one_scorer, "dana", [review.ReviewInput(first, "approve", "Picked by a person."),
@@ -133,11 +133,14 @@ def test_rejecting_an_alternate_is_not_an_override_of_the_gate(one_scorer: Setti
     first, second = drafted(one_scorer, [BriefSpec(ref="trees", topic="Trees")], mode="human")
     stages.rank_drafts(one_scorer, [first, second])
     items = review.pending_items(one_scorer, [first, second], "human")
-    reviewer, decisions = review.inputs_from_form(items, {"reviewer": "dana"})  # submitted as pre-filled
+    # The person rejects the alternate and leaves the chosen draft to the gate, which publishes it.
+    values = {"reviewer": "dana", f"draft_{first}": {"decision": "reject"}, f"draft_{second}": {}}
+    reviewer, decisions = review_form.inputs_from_form(items, values)
     review.record_reviews(one_scorer, reviewer, decisions)
-    stages.publish_approved(one_scorer, [first, second], "human")
+    stages.publish_approved(one_scorer, [first, second], review_form.mode_after_form("human"))
     assert published(one_scorer) == {first: [], second: ["default"]}
     stats = review.override_stats(one_scorer, [first, second])
+    assert stats.by_reviewer == {"dana": {"reject": 1}}  # the draft left to the gate is not recorded as dana's
     assert (stats.rejected_over_gate, stats.alternates_left) == (0, 1)
     assert "1 alternate(s) the ranking passed over were rejected too" in review.override_markdown(stats)
 
