@@ -368,6 +368,16 @@ def publish_approved(settings: Settings, draft_ids: Sequence[int], review_mode: 
     return created
 
 
+def set_review_mode(settings: Settings, batch_id: int, review_mode: str) -> None:
+    """Record the review mode that now decides the batch's waiting drafts.
+
+    Once a person submitted a `human` batch's form, what they left to the gate is the gate's (`held-only`):
+    `aigc review` must then offer only the held drafts, never ones the gate has already published.
+    """
+    with session_scope(settings.db_url) as session:
+        session.get(Batch, batch_id).review_mode = review_mode
+
+
 def finish_batch(settings: Settings, batch_id: int, status: BatchStatus, summary: dict[str, Any]) -> None:
     with session_scope(settings.db_url) as session:
         batch = session.get(Batch, batch_id)

@@ -17,5 +17,8 @@ def pause_for_crash_test(point: str) -> None:
     `train`: supervised training has run and the adapter is not yet saved or registered.
     """
     if point in os.environ.get(PAUSE_ENV, "").split(","):
-        print(f"aigc-test-paused-at:{point}", file=sys.stderr, flush=True)
+        # Written, not printed: inside a flow run Prefect turns print() into a log line (log_prints), which the
+        # terminal no longer shows below WARNING.
+        sys.stderr.write(f"aigc-test-paused-at:{point}\n")
+        sys.stderr.flush()
         time.sleep(float(os.environ.get("AIGC_TEST_PAUSE_S", "600")))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
@@ -12,6 +14,8 @@ from aigc_workflow.db.models import Decision
 from aigc_workflow.review import ReviewInput, ReviewItem
 
 # What a reviewer picks for a draft. The default records nothing: the gate decides, as if no person had looked.
+log = logging.getLogger(__name__)
+
 LEAVE = "leave to the gate"
 FormChoice = Literal["leave to the gate", "approve", "reject"]
 
@@ -62,8 +66,9 @@ def _section(item: ReviewItem) -> type[BaseModel]:
                                                       "unless you reject it.")
     else:
         # The box starts with the draft: an edit is a change, not a retyping of a text one cannot see.
-        edit = Field(item.text or "", title="Text", description="Change it to publish your version; a changed text "
-                                                                "approves the draft unless you reject it.")
+        edit = Field(item.text or "", title="Text", description=(
+            "Change it to publish your version: with approve (a changed text also approves a draft the gate "
+            "approved, unless you reject it)."))
     return create_model(
         f"Draft{item.draft_id}",
         decision=(FormChoice, Field(LEAVE, title="Decision", description=if_left(item))),
@@ -110,12 +115,26 @@ def inputs_from_form(items: Sequence[ReviewItem], values: Mapping[str, Any]) -> 
         section = values.get(f"draft_{item.draft_id}") or {}
         edited = _edit(item, section.get("edit"))
         decision = section.get("decision", LEAVE)
-        if decision == LEAVE and edited is None:
+        if decision == LEAVE and not _edit_approves(item, edited):
+            if edited is not None:
+                log.warning("draft %s: an edit without approve on a draft the gate did not approve is not "
+                            "published; it stays the gate's", item.draft_id)
             continue
         note = (section.get("note") or "").strip()
-        # A person who rewrote a draft and left the decision wants their version out.
         decisions.append(ReviewInput(item.draft_id, "approve" if decision == LEAVE else decision, edited, note or None))
     return str(values["reviewer"]).strip(), decisions
+
+
+def _edit_approves(item: ReviewItem, edited: str | None) -> bool:
+    """A person who rewrote a draft the gate approved, or captioned an image, and left the decision wants it out.
+
+    The box starts with the draft's text, so one stray keystroke is an edit: on a draft the gate rejected or
+    held, that alone must not publish it; it takes an explicit approve.
+    """
+    if edited is None:
+        return False
+    is_image = item.image_path is not None and item.text is None
+    return is_image or item.verdict == "approved"
 
 
 def _edit(item: ReviewItem, value: str | None) -> str | None:

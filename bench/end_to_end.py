@@ -61,8 +61,10 @@ def main() -> None:
     args = parser.parse_args()
     header("end to end: `aigc run` on embedded defaults (SmolLM2 text, MiniLM, alt-profanity-check, genbit)",
            ["prefect", "torch", "transformers", "sentence-transformers"])
-    # Prefect's temporary server as `aigc run` uses it, and no aigc.toml of the working tree.
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "AIGC_CONFIG": "/nonexistent/aigc.toml"}
+    # A temporary Prefect server per run (each run has a fresh home, and a managed server per home would
+    # outlive it), and no aigc.toml of the working tree. bench/startup.py measures the managed server.
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "AIGC_CONFIG": "/nonexistent/aigc.toml",
+           "AIGC_SERVER__MODE": "temporary"}
     env.pop("PREFECT_API_URL", None)
     if args.new_tokens:
         env["AIGC_GENERATION__MAX_NEW_TOKENS"] = str(args.new_tokens)

@@ -201,6 +201,11 @@ def record_reviews(items: list[review.ReviewItem], values: dict[str, Any]) -> li
     return review.record_reviews(get_settings(), reviewer, decisions)
 
 
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
+def settle_review_mode(batch_id: int, review_mode: str) -> None:
+    batch.set_review_mode(get_settings(), batch_id, review_mode)
+
+
 @task(cache_policy=NO_CACHE)
 def report_overrides(batch_id: int, draft_ids: list[int]) -> None:
     stats = review.override_stats(get_settings(), draft_ids)
@@ -386,6 +391,7 @@ def _run(batch_id: int, brief_ids: list[int], config: ContentBatchConfig) -> dic
         record_reviews(items, values)
         # What the reviewer left to the gate, the gate decides now: its chosen approved drafts publish.
         review_mode = review_form.mode_after_form(review_mode)
+        settle_review_mode(batch_id, review_mode)
         publish(draft_ids, review_mode)
     report_overrides(batch_id, draft_ids)
     return report_batch(batch_id, draft_ids, review_mode)

@@ -51,17 +51,17 @@ def _state_file(settings: Settings) -> Path:
 
 
 def running(settings: Settings) -> ServerInfo | None:
-    """The home's server if it is up and answers; a record of one that died is removed."""
-    state = _state_file(settings)
-    try:
-        record = json.loads(state.read_text())
-        info = ServerInfo(int(record["pid"]), int(record["port"]), Path(record["log"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if not _alive(info.pid):
-        state.unlink(missing_ok=True)
-        return None
-    return info if _healthy(info) else None
+    """The home's server if it is up and answers."""
+    state, info = server_state(settings)
+    return info if state == "running" else None
+
+
+def server_state(settings: Settings) -> tuple[str, ServerInfo | None]:
+    """"running", "not answering" (its process lives, its API does not answer) or "not running"."""
+    info = _recorded(settings)
+    if info is None or not _alive(info):
+        return "not running", None
+    return ("running" if _healthy(info) else "not answering"), info
 
 
 def start(settings: Settings) -> tuple[ServerInfo, bool]:
@@ -70,12 +70,16 @@ def start(settings: Settings) -> tuple[ServerInfo, bool]:
     A file lock makes two commands that start at once share one server instead of racing for the port.
     """
     with _lock(settings):
-        if (info := running(settings)) is not None:
-            return info, False
-        recorded = _recorded(settings)
-        if recorded is not None and _alive(recorded.pid):
-            # Started by another command and not answering yet (a busy machine): wait for it, do not start a second.
-            return _wait_healthy(recorded, None, settings.server.start_timeout_s), False
+        state, recorded = server_state(settings)
+        if state == "running" and recorded is not None:
+            return recorded, False
+        if recorded is not None:
+            # Started by another command and not answering yet (a busy machine): wait for it, never start a
+            # second one beside it.
+            stuck = (f"the Prefect server (pid {recorded.pid}) runs but did not answer at {recorded.url} within "
+                     f"{settings.server.start_timeout_s:g} s: stop it with `aigc server stop` and run again")
+            return _wait_healthy(recorded, None, settings.server.start_timeout_s, stuck), False
+        _state_file(settings).unlink(missing_ok=True)  # a record of a server that is gone
         return _spawn(settings), True
 
 
@@ -84,13 +88,13 @@ def stop(settings: Settings, timeout_s: float = 30.0) -> ServerInfo | None:
     with _lock(settings):
         info = _recorded(settings)
         _state_file(settings).unlink(missing_ok=True)
-        if info is None or not _alive(info.pid):
+        if info is None or not _alive(info):
             return None
         _signal_group(info.pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
-        while _alive(info.pid) and time.monotonic() < deadline:
+        while _alive(info) and time.monotonic() < deadline:
             time.sleep(0.2)
-        if _alive(info.pid):
+        if _alive(info):
             _signal_group(info.pid, signal.SIGKILL)
         return info
 
@@ -98,6 +102,12 @@ def stop(settings: Settings, timeout_s: float = 30.0) -> ServerInfo | None:
 def _spawn(settings: Settings) -> ServerInfo:
     port = settings.server.port
     if not _port_free(port):
+        if _healthy(ServerInfo(0, port, Path())):
+            raise ServerError(
+                f"port {port} on {HOST} already has a Prefect server that is not this home's (another home's, or "
+                f"a `prefect server start`): use it with PREFECT_API_URL=http://{HOST}:{port}/api, or give this "
+                "home another port with AIGC_SERVER__PORT"
+            )
         raise ServerError(
             f"port {port} on {HOST} is in use by another program, so the engine cannot start its Prefect server "
             "there: stop that program, choose another port with AIGC_SERVER__PORT, or point the engine at a "
@@ -106,7 +116,8 @@ def _spawn(settings: Settings) -> ServerInfo:
     home = prefect_home(settings)
     home.mkdir(parents=True, exist_ok=True)
     log = home / "server.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    # Neither Prefect settings meant for clients nor the engine's own (a database URL may hold a password).
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "AIGC_"))}
     env.update({
         "PREFECT_HOME": str(home),  # its database: <home>/prefect/prefect.db
         "PREFECT_SERVER_API_HOST": HOST,
@@ -123,28 +134,29 @@ def _spawn(settings: Settings) -> ServerInfo:
         )
     info = ServerInfo(process.pid, port, log)
     _state_file(settings).write_text(json.dumps({"pid": info.pid, "port": port, "log": str(log)}))
+    slow = (f"the Prefect server did not answer at {info.url} within {settings.server.start_timeout_s:g} s; on a "
+            "busy machine allow it longer with AIGC_SERVER__START_TIMEOUT_S")
     try:
-        return _wait_healthy(info, process, settings.server.start_timeout_s)
+        return _wait_healthy(info, process, settings.server.start_timeout_s, slow)
     except ServerError:
         _state_file(settings).unlink(missing_ok=True)
         _signal_group(process.pid, signal.SIGKILL)
         raise
 
 
-def _wait_healthy(info: ServerInfo, process: subprocess.Popen[bytes] | None, timeout_s: float) -> ServerInfo:
+def _wait_healthy(
+    info: ServerInfo, process: subprocess.Popen[bytes] | None, timeout_s: float, too_slow: str
+) -> ServerInfo:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if _healthy(info):
             return info
-        exited = process.poll() if process is not None else (None if _alive(info.pid) else -1)
+        exited = process.poll() if process is not None else (None if _alive(info) else -1)
         if exited is not None:
             raise ServerError(f"the Prefect server stopped while starting (exit {exited}); its log: {info.log}"
                               f"{_tail(info.log)}")
         time.sleep(0.5)
-    raise ServerError(
-        f"the Prefect server did not answer at {info.url} within {timeout_s:g} s; on a busy machine allow it "
-        f"longer with AIGC_SERVER__START_TIMEOUT_S; its log: {info.log}{_tail(info.log)}"
-    )
+    raise ServerError(f"{too_slow}; its log: {info.log}{_tail(info.log)}")
 
 
 def _recorded(settings: Settings) -> ServerInfo | None:
@@ -157,33 +169,30 @@ def _recorded(settings: Settings) -> ServerInfo | None:
 
 def _healthy(info: ServerInfo) -> bool:
     try:
-        return httpx.get(f"{info.api_url}/health", timeout=5).status_code == 200
+        # trust_env=False: a proxy set for the outside world must not stand between us and loopback.
+        return httpx.get(f"{info.api_url}/health", timeout=5, trust_env=False).status_code == 200
     except httpx.HTTPError:
         return False
 
 
-def _alive(pid: int) -> bool:
-    """Whether the recorded server process still runs (not another program that got its pid after a reboot)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except FileNotFoundError:
-        return False
-    except OSError:
-        cmdline = b"prefect"  # no /proc here: trust the pid
-    if b"prefect" not in cmdline:
-        return False
-    try:
-        os.kill(pid, 0)
+def _alive(info: ServerInfo) -> bool:
+    """Whether the recorded server still runs: its process, with this port on its command line (after a
+    reboot the pid may belong to another program, or to another home's server)."""
+    proc = Path(f"/proc/{info.pid}/cmdline")
+    if Path("/proc/self").exists():
+        try:
+            words = proc.read_bytes().split(b"\0")
+        except OSError:
+            return False
+        # A child of this process that exited is a zombie with an empty command line until reaped: gone.
+        return b"prefect" in b" ".join(words) and str(info.port).encode() in words
+    try:  # no /proc (macOS): the pid alone
+        os.kill(info.pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    # A child of this process that exited is a zombie until reaped: it counts as gone.
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return done == 0
+    return True
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

@@ -48,10 +48,12 @@ def task_resources(settings: Settings) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class RunServer:
-    """The Prefect server a command-line run talks to: its UI address (None: a temporary one), and whether
-    this run started it."""
+    """The Prefect server a command-line run talks to: its UI address (None: a temporary one, or a server
+    whose UI address Prefect does not know), whether this run started it, and whether it is the home's own."""
 
     ui_url: str | None
+    api_url: str | None = None
+    managed: bool = False
     started: bool = False
     start_s: float = 0.0
 
@@ -76,15 +78,15 @@ def run_settings(settings: Settings) -> Iterator[RunServer]:
         temporary_settings,
     )
 
-    current = get_current_settings().api.url
-    if current:
-        yield RunServer(current.removesuffix("/").removesuffix("/api"))
+    current = get_current_settings()
+    if current.api.url:
+        yield RunServer(current.ui_url, current.api.url)
         return
     if settings.server.mode == "managed":
         began = time.perf_counter()
         info, started = local_server.start(settings)
         with temporary_settings(updates={PREFECT_API_URL: info.api_url}):
-            yield RunServer(info.url, started, time.perf_counter() - began)
+            yield RunServer(info.url, info.api_url, True, started, time.perf_counter() - began)
         return
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None, PREFECT_SERVER_ANALYTICS_ENABLED: False}):
         yield RunServer(None)

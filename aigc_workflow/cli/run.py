@@ -93,8 +93,10 @@ def run(
 
 
 def _say_server(server: RunServer) -> None:
-    if server.ui_url is None:
+    if server.api_url is None:
         typer.echo("Prefect: a temporary server for this run (AIGC_SERVER__MODE=temporary)")
+    elif server.ui_url is None:
+        typer.echo(f"Prefect API: {server.api_url}")
     elif server.started:
         typer.echo(f"Prefect UI: {server.ui_url} (the engine's local server, started in {server.start_s:.0f} s; "
                    "it keeps running: `aigc server stop` stops it)")

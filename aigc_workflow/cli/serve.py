@@ -27,10 +27,10 @@ def serve(
 
     try:
         with run_settings(config) as server:
-            # Scheduled runs execute in child processes: they must find the same server.
-            os.environ["PREFECT_API_URL"] = f"{server.ui_url}/api"
+            if server.managed:  # scheduled runs execute in child processes: they must find the same server
+                os.environ["PREFECT_API_URL"] = str(server.api_url)
             typer.echo(f"serving content_batch/daily ({config.schedule.content_cron}) and finetune/weekly "
-                       f"({config.schedule.finetune_cron}) in {config.schedule.timezone} on {server.ui_url}; "
+                       f"({config.schedule.finetune_cron}) in {config.schedule.timezone} on {server.ui_url or server.api_url}; "
                        "Ctrl-C stops")
             serve_deployments(config, limit=limit)
     except ServerError as error:

@@ -25,6 +25,9 @@ def _report(info: ServerInfo | None, state: str, json_out: bool, **extra: object
         print_json(record)
     elif info is None:
         typer.echo(f"no server running for {settings().home.resolve()}")
+    elif state == "not answering":
+        typer.echo(f"not answering: the server (pid {info.pid}) runs but its API at {info.api_url} does not "
+                   f"answer; `aigc server stop` stops it (log {info.log})")
     else:
         typer.echo(f"{state}: Prefect UI {info.url} (pid {info.pid}; log {info.log})")
 
@@ -53,10 +56,10 @@ def stop(json_out: bool = JsonOption) -> None:
 
 @app.command()
 def status(json_out: bool = JsonOption) -> None:
-    """Say whether the server runs and where its UI is; exit code 1 when it does not run."""
-    from flows.local_server import running
+    """Say whether the server runs and where its UI is; exit code 1 when it does not run or answer."""
+    from flows.local_server import server_state
 
-    info = running(settings())
-    _report(info, "running" if info else "not running", json_out)
-    if info is None:
+    state, info = server_state(settings())
+    _report(info, state, json_out)
+    if state != "running":
         raise typer.Exit(1)

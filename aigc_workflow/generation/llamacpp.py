@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -121,9 +122,7 @@ class LlamaCppGenerator(Generator):
             n_threads=threads, n_threads_batch=threads, n_batch=512, seed=0, verbose=False, use_mmap=False,
             lora_path=str(lora) if lora else None,
         )
-        # Freed before the interpreter tears its modules down: left to the garbage collector at exit, the
-        # model's finaliser finds llama.cpp's functions gone and prints a traceback after every healthy run.
-        atexit.register(self._llama.close)
+        _open.add(self)
         metadata = self._llama.metadata
         template = metadata.get("tokenizer.chat_template")
         if not template:
@@ -136,10 +135,22 @@ class LlamaCppGenerator(Generator):
             self._banned = banned_tokens(self._llama)
         probes = [self._tokens(self.prompt_for(GenerationRequest(brief, 0, 0))) for brief in PROBE_BRIEFS]
         self._prefix = list(os.path.commonprefix(probes))
-        self._prefill_prefix(threads, lora)
+        with self._lock:  # a draft, or the close at exit, waits for the prefill
+            self._prefill_prefix(threads, lora)
         self.load_seconds = time.perf_counter() - started
         log.info("loaded %s in llama.cpp (%d threads%s) in %.2f s", self.model_version, threads,
                  ", LoRA" if lora else "", self.load_seconds)
+
+    def close(self, wait_s: float | None = None) -> None:
+        """Free the model now; with `wait_s`, give up (and leave it to the process's end) if a draft runs."""
+        if not self._lock.acquire(timeout=-1 if wait_s is None else wait_s):
+            return
+        try:
+            if self._llama is not None:
+                self._llama.close()
+                self._llama = None
+        finally:
+            self._lock.release()
 
     def _prefill_prefix(self, threads: int, lora: Path | None) -> None:
         """Have the shared opening (the rules and examples, about 860 tokens) evaluated in the cache now.
@@ -287,6 +298,19 @@ def banned_tokens(llama: Any) -> dict[str, list[int]]:
             if fragment in piece:
                 found[fragment].append(token)
     return found
+
+
+# Loaded generators, closed before the interpreter tears its modules down: left to the garbage collector at
+# exit, a model's finaliser found llama.cpp's functions gone and printed a traceback after every healthy run.
+# Weak, so a generator the worker cache lets go of is freed as before.
+_open: weakref.WeakSet[LlamaCppGenerator] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_models() -> None:
+    for generator in list(_open):
+        # A draft or prefill still running in a daemon thread (Ctrl-C): not freed under it; the OS frees it.
+        generator.close(wait_s=1.0)
 
 
 class _NoRedirect:

@@ -17,15 +17,19 @@ log = logging.getLogger(__name__)
 def state_key(model_version: str, adapter: Path | None, tokens: list[int], llama: Any, threads: int) -> str:
     """What the evaluated cache depends on: weights, adapter, the tokens, context and batch sizes, threads.
 
-    Threads and batch size are in it because they change how the sums are split, and so the last bits of
-    the numbers: a state computed one way must not stand in for the other.
+    Threads, batch size, the build and the context's settings are in it because they change how the sums are
+    done, and so the last bits of the numbers: a state computed one way must not stand in for the other.
     """
     import llama_cpp
 
     described = json.dumps({
         "model": model_version, "adapter": str(adapter) if adapter else None, "tokens": tokens,
         "n_ctx": llama.n_ctx(), "n_batch": llama.n_batch, "threads": threads, "llama_cpp": llama_cpp.__version__,
-    }, sort_keys=True)
+        # The build and the CPU features it uses (AVX2, AVX-512, ...) choose the kernels, and so the numbers.
+        "system": llama_cpp.llama_print_system_info().decode(errors="replace"),
+        "context": {name: getattr(llama.context_params, name, None)
+                    for name in ("n_ubatch", "flash_attn_type", "type_k", "type_v", "rope_freq_base", "rope_freq_scale")},
+    }, sort_keys=True, default=str)
     return hashlib.sha256(described.encode()).hexdigest()[:16]
 
 

@@ -57,12 +57,13 @@ class ImplicitToxicityScorer:
         self.load()
         assert self._classifier is not None and self._toxicity is not None
         texts = [(item.text or "").strip() for item in items]
-        # A draft of several sentences has each read as well, to quote the one its score comes from.
-        split = [parts if len(parts := sentences(text)) > 1 else [] for text in texts]
-        todo = [t for t in texts if t] + [sentence for parts in split for sentence in parts]
-        toxic = [max(p.values()) for p in self._toxicity.predict(todo)] if todo else []
-        readings = iter(zip(self._classifier.predict(todo), toxic, strict=True))
-        drafts = [next(readings) if text else (0.0, 0.0) for text in texts]
+        read = iter(self._read([t for t in texts if t]))
+        drafts = [next(read) if text else (0.0, 0.0) for text in texts]
+        # A draft that reads as harmful at all, and has several sentences, has each read too, to quote the one
+        # its score comes from; read apart from the drafts, so their own values do not depend on it.
+        split = [parts if (clf + tox) / 2 >= QUOTE_FROM and len(parts := sentences(text)) > 1 else []
+                 for text, (clf, tox) in zip(texts, drafts, strict=True)]
+        readings = iter(self._read([sentence for parts in split for sentence in parts]))
         results = []
         for text, (clf, tox), parts in zip(texts, drafts, split, strict=True):
             own = [(sentence, next(readings)) for sentence in parts]
@@ -73,6 +74,19 @@ class ImplicitToxicityScorer:
             details = {"classifier": round(clf, 6), "toxicity": round(tox, 6), "problems": [problem(clf, tox, own)]}
             results.append(ScoreResult(self.name, round((clf + tox) / 2, 6), self.model, self.version, details))
         return results
+
+
+    def _read(self, texts: list[str]) -> list[tuple[float, float]]:
+        """(bias classifier, toxicity) per text."""
+        assert self._classifier is not None and self._toxicity is not None
+        if not texts:
+            return []
+        toxic = [max(p.values()) for p in self._toxicity.predict(texts)]
+        return list(zip(self._classifier.predict(texts), toxic, strict=True))
+
+
+# Below this a draft needs no quote; above it a reviewer sees which sentence the value comes from.
+QUOTE_FROM = 0.2
 
 
 def problem(classifier: float, toxicity: float, parts: Sequence[tuple[str, tuple[float, float]]]) -> str:

@@ -236,12 +236,14 @@ class ToxicityScorer:
         backend = self._backend
         assert backend is not None
         texts = [(item.text or "").strip() for item in items]
-        # A draft of several sentences has each read as well, to quote the one its score comes from.
-        split = [parts if len(parts := sentences(text)) > 1 else [] for text in texts]
-        readings = self._read(texts + [sentence for parts in split for sentence in parts])
-        by_sentence = iter(readings[len(texts):])
+        whole = self._read(texts)
+        # A draft that reads as toxic at all, and has several sentences, has each read too, to quote the one
+        # its score comes from; read apart from the drafts, so their own values do not depend on it.
+        split = [parts if _worth_quoting(reading) and len(parts := sentences(text)) > 1 else []
+                 for text, reading in zip(texts, whole, strict=True)]
+        by_sentence = iter(self._read([sentence for parts in split for sentence in parts]) if any(split) else [])
         results = []
-        for text, reading, parts in zip(texts, readings[:len(texts)], split, strict=True):
+        for text, reading, parts in zip(texts, whole, split, strict=True):
             own = [(sentence, next(by_sentence)) for sentence in parts]
             if not text:
                 # An empty draft says nothing toxic; the format scorer fails it.
@@ -292,3 +294,12 @@ class ToxicityScorer:
                 probs = {label: max(p, probs.get(label, 0.0)) for label, p in full.items()}
             readings.append(Reading(probs, masked_count, attack))
         return readings
+
+
+# Below this a draft's toxicity needs no quote (the default bound is 0.5); above it a reviewer sees which
+# sentence it comes from, at the cost of reading each sentence too.
+QUOTE_FROM = 0.2
+
+
+def _worth_quoting(reading: Reading) -> bool:
+    return bool(reading.probabilities) and max(reading.probabilities.values()) >= QUOTE_FROM

@@ -44,8 +44,9 @@ def main() -> None:
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="aigc-writer-eval-"))
+    # A temporary Prefect server: a managed one for this scratch home would outlive the evaluation.
     env = {**os.environ, "AIGC_HOME": str(home), "AIGC_MODEL_CACHE": args.model_cache, "HF_HUB_OFFLINE": "1",
-           "AIGC_CONFIG": str(home / "none.toml")}
+           "AIGC_CONFIG": str(home / "none.toml"), "AIGC_SERVER__MODE": "temporary"}
     run_args = ["run", "--briefs", args.briefs, "--candidates", str(args.candidates), "--json"]
     if args.model:
         run_args += ["--model", args.model]

@@ -118,11 +118,11 @@ def test_review_form_in_prefect_ui_decides_what_is_published(prefect_server, tmp
             shown = {d.id: (d.brief.topic, d.text) for d in drafts.values()}
             left_verdict = str(drafts["reading"].verdict.decision)
         look_at_every_size(prefect_server, run_id, shown)
-        # trees approved, sleep rejected, cycling rewritten (which approves it), reading left to the gate.
+        # trees approved, sleep rejected, cycling rewritten and approved, reading left to the gate.
         approve, reject, edit = drafts["trees"].id, drafts["sleep"].id, drafts["cycling"].id
         edited_text = "Cycling to work keeps you fit, saves money and clears your head."
-        screenshot = review_in_browser(prefect_server, run_id, {approve: "approve", reject: "reject"},
-                                       {edit: edited_text})
+        screenshot = review_in_browser(prefect_server, run_id, {approve: "approve", reject: "reject",
+                                                                edit: "approve"}, {edit: edited_text})
         assert process.wait(timeout=300) == 0, (tmp_path / "batch.log").read_text()[-3000:]
     finally:
         if process.poll() is None:

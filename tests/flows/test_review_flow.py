@@ -119,7 +119,15 @@ def test_drafts_left_to_the_gate_are_decided_by_it_and_recorded_as_no_ones(revie
     # The gate approved and chose the trees draft, and rejected the other: as if no person had looked.
     assert {ref: len(d.publications) for ref, d in drafts.items()} == {"trees": 1, "banned": 0}
     with session_scope(db_url) as session:
-        assert str(session.get(Batch, out["summary"]["batch_id"]).status) == "succeeded"  # nothing waits
+        batch = session.get(Batch, out["summary"]["batch_id"])
+        assert str(batch.status) == "succeeded"  # nothing waits
+        # What the form left is the gate's from now on: `aigc review` offers no draft of this batch again,
+        # least of all the one the gate published.
+        assert batch.review_mode == "held-only"
+    from aigc_workflow.reviewing import awaiting_batches
+    from aigc_workflow.settings import get_settings
+
+    assert awaiting_batches(get_settings(), out["summary"]["batch_id"]) == []
 
 
 def test_held_only_mode_publishes_approved_at_once_and_review_timeout_publishes_nothing_more(

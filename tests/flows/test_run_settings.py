@@ -14,7 +14,7 @@ TEMPORARY = Settings(server={"mode": "temporary"})
 def test_a_run_on_a_temporary_server_sends_no_heartbeats() -> None:
     with temporary_settings(updates={PREFECT_API_URL: None}), run_settings(TEMPORARY) as server:
         assert get_current_settings().flows.heartbeat_frequency is None
-        assert server.ui_url is None
+        assert server.ui_url is None and server.api_url is None
 
 
 def test_the_temporary_server_sends_no_telemetry() -> None:

@@ -69,8 +69,18 @@ def test_same_seed_same_draft_in_any_order_and_after_other_drafts(writer, defaul
 
 
 def test_a_saved_prompt_opening_gives_the_same_draft_as_a_fresh_evaluation(
-    default_writer_settings, tmp_path: Path  # type: ignore[no-untyped-def]
+    default_writer_settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
 ) -> None:
+    from aigc_workflow.generation import prompt_cache
+
+    restored_from_file: list[bool] = []
+    real_restore = prompt_cache.restore
+
+    def spy(*args: object) -> bool:
+        restored_from_file.append(real_restore(*args))  # type: ignore[arg-type]
+        return restored_from_file[-1]
+
+    monkeypatch.setattr(prompt_cache, "restore", spy)
     # Its own model cache: the GGUF is linked in, the prompt cache starts empty.
     cache = tmp_path / "models"
     (cache / "gguf").mkdir(parents=True)
@@ -85,6 +95,7 @@ def test_a_saved_prompt_opening_gives_the_same_draft_as_a_fresh_evaluation(
     assert restored.generate([GenerationRequest(BAKERY, 0, 5)])[0].text == fresh
     saved[0].write_bytes(b"not a llama.cpp state")  # a damaged cache is evaluated anew, never trusted
     assert LlamaCppGenerator(settings).generate([GenerationRequest(BAKERY, 0, 5)])[0].text == fresh
+    assert restored_from_file == [False, True, False]  # none yet, the saved one, the damaged one
 
 
 def test_a_token_budget_that_runs_out_is_trimmed_to_a_whole_sentence(default_writer_settings) -> None:  # type: ignore[no-untyped-def]

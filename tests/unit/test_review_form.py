@@ -76,8 +76,17 @@ def test_an_unchanged_text_is_no_edit(box: str) -> None:
     assert inputs_from_form([item()], values)[1] == [ReviewInput(7, "approve")]
 
 
-def test_a_changed_text_left_to_the_gate_approves_the_draft_with_the_edit() -> None:
+def test_a_changed_text_left_to_the_gate_approves_a_draft_the_gate_approved() -> None:
+    values = submitted([chosen()], draft_8={"edit": "Our clinic opens in its new home on Tuesday.\n"})
+    assert inputs_from_form([chosen()], values)[1] == [
+        ReviewInput(8, "approve", "Our clinic opens in its new home on Tuesday.")]
+
+
+def test_a_changed_text_alone_does_not_publish_a_draft_the_gate_rejected() -> None:
+    # The box starts with the draft: a stray keystroke must not put out what the gate stopped.
     values = submitted([item()], draft_7={"edit": "We move to our new address.\n"})
+    assert inputs_from_form([item()], values)[1] == []
+    values = submitted([item()], draft_7={"decision": "approve", "edit": "We move to our new address.\n"})
     assert inputs_from_form([item()], values)[1] == [ReviewInput(7, "approve", "We move to our new address.")]
 
 
