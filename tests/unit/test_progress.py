@@ -44,6 +44,10 @@ def test_the_terminal_shows_one_bar_per_stage_with_counts_within_80_columns(monk
     assert all(len(line) <= 80 for line in lines)
 
 
-def test_bars_can_be_switched_off_for_json_output() -> None:
-    with terminal.progress_bars(enabled=False):
-        progress.report("drafts", 1, 1)  # nothing listens, nothing printed
+def test_bars_can_be_switched_off_for_json_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    screen = io.StringIO()
+    monkeypatch.setattr(terminal, "Console", lambda stderr: Console(file=screen, width=80, force_terminal=False))
+    heard: list[tuple[str, int, int]] = []
+    with progress.listening(lambda *event: heard.append(event)), terminal.progress_bars(enabled=False):
+        progress.report("drafts", 1, 1)
+    assert heard == [("drafts", 1, 1)] and screen.getvalue() == ""  # reported, but no bar drawn
