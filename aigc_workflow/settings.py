@@ -43,6 +43,8 @@ def default_gate() -> dict[str, Bound]:
         "meta_talk": Bound(min=1.0),
         # Any specific (name, date, time, figure, contact) that the brief does not support rejects.
         "groundedness": Bound(min=1.0),
+        # Any specific the brief gives (its date, time, price, contact) that the draft leaves out rejects.
+        "coverage": Bound(min=1.0),
         # Image bounds (README "Image briefs"): CLIPScore 0.5 is cosine 0.2; NudeNet explicit confidence 0.3;
         # phash distance 8/64 (measured: unrelated DCGAN faces >= 14 bits apart, recompressed copies 0).
         "clip": Bound(min=0.5),
@@ -171,7 +173,7 @@ class Settings(BaseSettings):
     text_scorers: list[str] = Field(
         default_factory=lambda: [
             "relevance", "toxicity", "bias", "hate", "language", "originality", "format", "degeneration",
-            "completeness", "meta_talk", "groundedness",
+            "completeness", "meta_talk", "groundedness", "coverage",
         ]
     )
     groundedness_model: str = Field(

@@ -29,9 +29,10 @@ def score(
 
     config = settings()
     # Without a topic there is nothing to be relevant to: scoring the text against itself would say ~1.0.
-    # Without a topic or a fact there is nothing to ground a claim in: every name and figure would be unsupported.
+    # Without a topic or a fact there is nothing to ground a claim in (every name and figure would be unsupported)
+    # and nothing the text must state.
     skipped = [n for n in config.text_scorers
-               if (n == "relevance" and not topic) or (n == "groundedness" and not (topic or facts))]
+               if (n == "relevance" and not topic) or (n in {"groundedness", "coverage"} and not (topic or facts))]
     names = [n for n in config.text_scorers if n not in skipped]
     try:
         brief = BriefSpec(ref="cli", topic=topic or "(no topic given)", facts=tuple(facts), language=language)
@@ -61,7 +62,7 @@ def score(
         })
         return
     for name in skipped:
-        typer.echo(f"{name:<12} skipped (give --topic{' or --fact' if name == 'groundedness' else ''} to measure it)")
+        typer.echo(f"{name:<12} skipped (give --topic{' or --fact' if name != 'relevance' else ''} to measure it)")
     for name, result in results.items():
         shown = f"error: {result.error}" if result.error else f"{result.value:.3f}"
         typer.echo(f"{name:<12} {shown}")

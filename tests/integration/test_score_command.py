@@ -16,11 +16,11 @@ def run(env: dict[str, str], *args: str) -> dict:
 
 
 def test_without_a_topic_relevance_and_groundedness_are_skipped_not_faked(sqlite_settings) -> None:  # type: ignore[no-untyped-def]
-    """With no topic there is nothing to be relevant to and nothing to ground a name or figure in."""
+    """With no topic there is nothing to be relevant to, nothing to ground a name or figure in, nothing to state."""
     env = {"AIGC_HOME": str(sqlite_settings.home), "AIGC_DATABASE_URL": sqlite_settings.db_url,
-           "AIGC_TEXT_SCORERS": '["format", "relevance", "groundedness"]'}
+           "AIGC_TEXT_SCORERS": '["format", "relevance", "groundedness", "coverage"]'}
     out = run(env, "Trees give shade to the whole street.")
-    assert out["skipped"] == ["relevance", "groundedness"]
+    assert out["skipped"] == ["relevance", "groundedness", "coverage"]
     assert set(out["scores"]) == {"format"}
     assert out["verdict"] == "approved"  # format alone decides; no invented relevance of 1.0
 

@@ -68,3 +68,25 @@ def test_an_invented_phone_number_and_date_are_not_grounded(settings: Settings) 
     [result] = score(settings, "groundedness", TRIP, "Call 0800 427 4685 before 30 March to book the trip.")
     assert result.value < 1.0
     assert {"0800 427 4685", "30 March"} <= set(result.details["unsupported"]), result.details
+
+
+# The writer evaluation's book club brief (bench/writer/briefs.yaml): editors read a draft without its 19:00 as
+# unpublishable, and the gate had approved it.
+BOOK_CLUB_BRIEF = BriefSpec(ref="ev-book-club", topic="The town library's book club meets next Wednesday at 19:00 in "
+                            "the library's reading room to talk about this month's novel; new members welcome")
+
+
+def test_a_draft_that_leaves_out_the_briefs_time_is_not_covered(settings: Settings) -> None:
+    without_time = ("The town library's book club meets next Wednesday evening to talk about this month's novel. "
+                    "New members are welcome! #BookClub")
+    full, missing = score(settings, "coverage", BOOK_CLUB_BRIEF, BOOK_CLUB, without_time)
+    assert full.value == 1.0 and full.details["missing"] == [], full.details
+    assert "19:00" in full.details["required"]
+    assert missing.value < 1.0 and missing.details["missing"] == ["19:00"]
+    assert missing.details["problems"] == ["leaves out what the brief gives: '19:00'"]
+    assert missing.version.startswith("coverage-1+")
+
+
+def test_a_brief_without_specifics_asks_for_none(settings: Settings) -> None:
+    [result] = score(settings, "coverage", HERBS, HERB_TIPS)
+    assert result.value == 1.0 and result.details == {"required": [], "missing": []}
