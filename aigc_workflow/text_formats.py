@@ -38,8 +38,31 @@ SHAPES: tuple[tuple[tuple[str, ...], Shape], ...] = (
 
 # A greeting line on its own ("Dear parents," / "Hi everyone!"), and a subject line ("Subject: ...").
 GREETING = re.compile(r"^\s*(?:dear|hello|hi|hey|greetings)\b[^\n]{0,80}[,!:]?\s*$", re.IGNORECASE | re.MULTILINE)
+# A greeting sentence that opens a line and the text runs on after it: "Hey there, cyclists! Before you ride..."
+# (the writer's habit in blog and social posts; editors read it as the brief's audience field echoed back).
+GREETING_SENTENCE = re.compile(r"^\s*(?:hello|hi|hey|greetings)(?=[\s,!])[^\n.?!]{0,50}!\s+(?=\S)", re.IGNORECASE)
 SUBJECT_LINE = re.compile(r"^\s*(?:\*\*)?subject(?:\*\*)?\s*:[^\n]*$", re.IGNORECASE | re.MULTILINE)
 _LIST_LINE = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*\u2022])\s+\S", re.MULTILINE)
+
+
+_HASHTAG = re.compile(r"#[^\W\d_][\w'\u2019-]*")
+_WORD = re.compile(r"\w+(?:['\u2019-]\w+)*")
+
+
+def words_without_tags(text: str) -> list[str]:
+    """The words of a text as the format scorer counts them, hashtags left out (they are no part of its length)."""
+    return _WORD.findall(_HASHTAG.sub(" ", text))
+
+
+def copies_words(text: str, source: str, run: int) -> str | None:
+    """The first run of `run` words (case-insensitive) that `text` copies from `source`, or None."""
+    said = [w.lower() for w in _WORD.findall(text)]
+    asked = [w.lower() for w in _WORD.findall(source)]
+    grams = {tuple(asked[i:i + run]) for i in range(len(asked) - run + 1)}
+    for i in range(len(said) - run + 1):
+        if tuple(said[i:i + run]) in grams:
+            return " ".join(_WORD.findall(text)[i:i + run])
+    return None
 
 
 def shape_of(text_format: str | None) -> Shape | None:
@@ -56,8 +79,9 @@ def shape_problems(text: str, shape: Shape) -> list[str]:
     problems = []
     if not shape.greeting:
         first = text.strip().splitlines()[0] if text.strip() else ""
-        if GREETING.match(first):
-            problems.append(f"opens with a greeting, {first.strip()!r}, which {shape.called} does not have")
+        greeting = GREETING_SENTENCE.match(first) or GREETING.match(first)
+        if greeting:
+            problems.append(f"opens with a greeting, {greeting.group(0).strip()!r}, which {shape.called} does not have")
         if SUBJECT_LINE.search(text):
             problems.append(f"has a subject line, which {shape.called} does not have")
     if not shape.lists and len(_LIST_LINE.findall(text)) >= 2:

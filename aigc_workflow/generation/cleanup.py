@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from aigc_workflow.text_formats import SUBJECT_LINE, Shape
+from aigc_workflow.text_formats import GREETING_SENTENCE, SUBJECT_LINE, Shape, copies_words
 
 # An opening line that talks about the answer instead of being it: "Sure! Here is a short blog post:".
 _PREAMBLE = re.compile(
@@ -41,6 +41,13 @@ _STOCK_SENTENCE = re.compile(
 _LABEL = re.compile(r"^[ \t]*(?P<bold>\*\*)?(?:title|headline)(?:\*\*)?\s*:\s*(?:\*\*)?\s*", re.IGNORECASE)
 # A greeting line to strike: short, on its own, ending like a salutation ("Dear parents," / "Hi everyone!").
 _GREETING_LINE = re.compile(r"^\s*(?:dear|hello|hi|hey|greetings)(?=[\s,!:])[^\n.?]{0,50}[,!:]\s*$", re.IGNORECASE)
+# A salutation line, and what narrows its readers down ("customers of Greenleaf", "patients who ..."): an editor
+# who strikes a salutation copied from the brief keeps the readers' noun, "Dear patients,".
+_SALUTATION_LINE = re.compile(
+    r"^[ \t]*(?P<greet>dear|hello|hi|hey)[ \t]+(?P<who>[^\n,!:]{3,120})(?P<end>[,!:]?)[^\n]*(?=\n|$)",
+    re.IGNORECASE,
+)
+_QUALIFIER = re.compile(r"\s(?:to|of|who|at|in|with|on|for|from|that|and)\s.*$", re.IGNORECASE)
 # Hashtags closing a text, on a line of their own or after its last sentence: at home in a social post (which may
 # carry two), stray anywhere else (the writer's commonest format slip once it saw a social post among its
 # worked examples: a blog post ending "#Herbs #Growing #Balcony"). A tag starts with a letter ("Room #12" is
@@ -50,6 +57,7 @@ _TRAILING_TAGS = re.compile(
     rf"(?:(?<=[.!?\u2026\"'\u201d\u2019)])|(?<=\n)|^)\s*{_TAG_WORD}(?:\s+{_TAG_WORD})*(?:\s+[^\w\s#]+)*\s*$"
 )
 _TAG = re.compile(_TAG_WORD)
+_APOSTROPHE = re.compile("['\u2019]")
 SOCIAL_TAGS = 2
 # A horizontal rule left at the very end ("---"), where nothing follows it.
 _TRAILING_RULE = re.compile(r"\n\s*(?:-{3,}|\*{3,}|_{3,})\s*$")
@@ -71,12 +79,14 @@ class Cleaned:
 
 
 def clean_answer(
-    text: str, *, hit_token_limit: bool, max_words: int | None = None, shape: Shape | None = None
+    text: str, *, hit_token_limit: bool, max_words: int | None = None, shape: Shape | None = None,
+    brief_fields: tuple[str, ...] = (),
 ) -> Cleaned:
     """Strip code fences, wrapping quotes, a preamble and a sign-off to the requester; trim a cut-off end.
 
     Also what an editor strikes on sight: a stock "I hope this email finds you well." sentence, a "Title:"
-    label, and (for a format whose `shape` has none) a greeting line or subject line.
+    label, and (for a format whose `shape` has none) a greeting line or subject line; a salutation that names
+    the readers in the words of the brief (its audience and topic: `brief_fields`) keeps only their noun.
 
     When the model ran out of tokens the text stops wherever the budget ended, often mid-word: it is cut
     back to its last complete sentence (or left as it is if it has none, for the scorers to judge).
@@ -99,6 +109,8 @@ def clean_answer(
         body = body[: match.start()].rstrip()
     body = _unquote(body, removed)
     body = _strike_stock(body, removed, shape)
+    if brief_fields and (shape is None or shape.greeting):
+        body = _plain_salutation(body, removed, brief_fields)
     trimmed = False
     if hit_token_limit:
         cut = _last_sentence_end(body)
@@ -132,7 +144,25 @@ def _strike_stock(body: str, removed: list[str], shape: Shape | None) -> str:
             if pattern.match(first) and len(first.split()) <= 6 and rest.strip():
                 removed.append(f"{what} ({shape.family} has none): {first.strip()!r}")
                 body = rest.strip()
+        if match := GREETING_SENTENCE.match(body):
+            removed.append(f"greeting ({shape.family} has none): {match.group(0).strip()!r}")
+            body = body[match.end():]
     return body
+
+
+def _plain_salutation(body: str, removed: list[str], brief_fields: tuple[str, ...]) -> str:
+    """ "Dear existing dental patients," for the audience "existing dental patients" reads as the brief's field
+    echoed (editors marked every such letter); it becomes "Dear patients,", or "Hello," without a plural noun."""
+    match = _SALUTATION_LINE.match(body)
+    if match is None or not match.group(0).rstrip().endswith((",", ":")):  # a salutation line, not a sentence
+        return body
+    who = match.group("who").strip()
+    if len(who.split()) < 2 or all(copies_words(who, field, 2) is None for field in brief_fields):
+        return body
+    head = _QUALIFIER.sub("", who).split()[-1]
+    greeting = f"{match.group('greet')} {head}," if head.isalpha() and head.lower().endswith("s") else "Hello,"
+    removed.append(f"salutation in the brief's words: {match.group(0).strip()!r} became {greeting!r}")
+    return greeting + body[match.end():]
 
 
 def _strike_trailing_tags(body: str, removed: list[str], shape: Shape | None) -> tuple[str, str]:
@@ -147,7 +177,8 @@ def _strike_trailing_tags(body: str, removed: list[str], shape: Shape | None) ->
         return body, ""
     tail, text = match.group(0), body[: match.start()].rstrip()
     tags = _TAG.findall(tail)
-    keep = tags[:SOCIAL_TAGS] if shape.family == "social" else []
+    # A feed ends a tag at an apostrophe ("#StAnne'sPrimary" links "#StAnne"): a kept tag is written without one.
+    keep = [_APOSTROPHE.sub("", tag) for tag in tags[:SOCIAL_TAGS]] if shape.family == "social" else []
     if keep == tags and tail.strip() == " ".join(tags):
         return text, tail.rstrip()  # a social post's own tags, no more than it may have: back as written
     removed.append(f"closing hashtags ({shape.family}): {tail.strip()!r}" + (f", kept {' '.join(keep)!r}" if keep else ""))

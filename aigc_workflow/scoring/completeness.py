@@ -12,7 +12,7 @@ VERSION = "rules-2"  # 2: a bold full sentence is emphasis, not a heading; a tit
 # A complete text ends on . ! ? or an ellipsis (closing quotes or brackets may follow), or on a line of
 # hashtags or emoji after such an end, as social posts do.
 _ENDS_SENTENCE = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*\s*$")
-_TAIL_LINE = re.compile(r"^(?:\s*(?:#\w+|[^\w\s]))+\s*$")  # hashtags, emoji, symbols only
+_TAIL_LINE = re.compile(r"^(?:\s*(?:#\w[\w'\u2019-]*|[^\w\s]))+\s*$")  # hashtags, emoji, symbols only
 # A letter's closing ("Best wishes," then the sender's name) ends it as cleanly as a full stop does.
 _CLOSING = re.compile(
     r"^\s*(?:(?:(?:best|kind|warm|warmest|many|with)\b.{0,20}|thanks|thank you|sincerely|yours\b.{0,15}|regards"
@@ -22,7 +22,7 @@ _CLOSING = re.compile(
     re.IGNORECASE,
 )
 _SENDER = re.compile(r"^\s*[A-Z0-9&]")  # a name or organisation signing, not a sentence running on
-_TRAILING_TAGS = re.compile(r"(?:\s*(?:#\w+|[^\w\s.!?\"')\]\u2019\u201d]))+\s*$")  # hashtags, emoji
+_TRAILING_TAGS = re.compile(r"(?:\s*(?:#\w[\w'\u2019-]*|[^\w\s.!?\"')\]\u2019\u201d]))+\s*$")  # hashtags, emoji
 _LIST_MARKER_ONLY = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*\u2022])\s*$")
 # A heading line; a bold line ending on . ! or ? is an emphasised sentence, not a heading.
 _HEADING = re.compile(r"^\s*(?:#{1,6}\s+\S.*|\*\*[^*\n]*[^*\n.!?]\*\*:?|[A-Z][^.!?\n]{0,60}:)\s*$")

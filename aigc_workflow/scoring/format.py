@@ -19,7 +19,8 @@ from aigc_workflow.text_formats import shape_of, shape_problems
 if TYPE_CHECKING:
     from aigc_workflow.settings import Settings
 
-VERSION = "rules-3"  # 2: the shape of the brief's format (text_formats.py); 3: keywords in any inflection and spelling
+VERSION = "rules-4"  # 2: the shape of the brief's format (text_formats.py); 3: keywords in any inflection and spelling;
+# 4: a greeting sentence opening a format without greetings ("Hey there, cyclists! Before you ride...")
 _WORD = re.compile(r"\w+(?:['\u2019-]\w+)*")
 _LETTERS = re.compile(r"[^\W_]+")
 _SENTENCE_BREAK = re.compile(r"[.!?;:]+(?:\s|$)|\n")

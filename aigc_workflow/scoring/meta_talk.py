@@ -6,7 +6,8 @@ import re
 
 from aigc_workflow.briefs import BriefSpec
 from aigc_workflow.scoring.base import ScoringItem
-from aigc_workflow.scoring.format import Check, RuleScorer, words
+from aigc_workflow.scoring.format import Check, RuleScorer
+from aigc_workflow.text_formats import copies_words
 
 VERSION = "rules-2"  # 2: "we hope ... finds you well"
 # Markup and wording of the prompt itself, which only a writer that echoes its instructions would print.
@@ -35,17 +36,6 @@ _SALUTATION = re.compile(r"^\s*(?:dear|hello|hi|hey|greetings|to)\b\s+(?P<who>[^
 # or of its topic addresses the readers by the brief's wording: "Dear existing dental patients,".
 AUDIENCE_ECHO_WORDS = 3
 TOPIC_ECHO_WORDS = 5
-
-
-def copies_words(text: str, source: str, run: int) -> str | None:
-    """The first run of `run` words (case-insensitive) that `text` copies from `source`, or None."""
-    said = [w.lower() for w in words(text)]
-    asked = [w.lower() for w in words(source)]
-    grams = {tuple(asked[i:i + run]) for i in range(len(asked) - run + 1)}
-    for i in range(len(said) - run + 1):
-        if tuple(said[i:i + run]) in grams:
-            return " ".join(words(text)[i:i + run])
-    return None
 
 
 def meta_checks(text: str | None, brief: BriefSpec) -> list[Check]:

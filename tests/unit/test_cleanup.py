@@ -106,11 +106,24 @@ def test_a_greeting_goes_only_where_the_format_has_none() -> None:
 
 @pytest.mark.parametrize("first_line", [
     "Hi-vis vests must be worn on site from Monday 3 June.",
-    "Hello! Our new opening hours start on 3 March: 9:00-20:00 weekdays.",
+    "Hi-vis vests are a must! Wear them on site from Monday 3 June.",
+    "Our new opening hours start on 3 March: 9:00-20:00 weekdays.",
 ])
 def test_a_first_line_with_content_is_no_greeting_to_strike(first_line: str) -> None:
     answer = f"{first_line}\n\nThank you."
     assert clean_answer(answer, hit_token_limit=False, shape=shape_of("public notice")).text == answer
+
+
+def test_a_greeting_sentence_goes_and_the_line_it_opened_stays() -> None:
+    # The writer opened blog posts with "Hey there, <the brief's audience>!"; editors struck it every time.
+    answer = "Hey there, cyclists! Before you ride, check your brakes.\n\nThen your tyres."
+    cleaned = clean_answer(answer, hit_token_limit=False, shape=shape_of("short blog post"))
+    assert cleaned.text == "Before you ride, check your brakes.\n\nThen your tyres."
+    assert cleaned.removed == ("greeting (article has none): 'Hey there, cyclists!'",)
+    notice = "Hello! Our new opening hours start on 3 March."
+    assert clean_answer(notice, hit_token_limit=False, shape=shape_of("public notice")).text == (
+        "Our new opening hours start on 3 March.")
+    assert clean_answer(answer, hit_token_limit=False, shape=shape_of("email")).text == answer
 
 
 def test_the_draft_is_fitted_to_its_briefs_format() -> None:
@@ -169,3 +182,31 @@ def test_a_text_of_hashtags_alone_is_left_for_the_scorers() -> None:
 )
 def test_closing_hashtags_edge_cases(text_format: str, answer: str, expected: str) -> None:
     assert clean_answer(answer, hit_token_limit=False, shape=shape_of(text_format)).text == expected
+
+
+@pytest.mark.parametrize(("first_line", "expected"), [
+    ("Dear existing dental patients,", "Dear patients,"),
+    ("Dear new subscribers to Fern & Thread, a small online fabric shop,", "Dear subscribers,"),
+    ("Dear regular customer,", "Hello,"),
+])
+def test_a_salutation_in_the_briefs_words_keeps_only_the_readers_noun(first_line: str, expected: str) -> None:
+    # Editors marked every letter that greeted its readers with the brief's audience field (meta_talk rejects it).
+    fields = ("existing dental patients, regular customer", "Welcome new subscribers to Fern & Thread, a small online fabric shop")
+    cleaned = clean_answer(f"{first_line}\n\nYour check-up is due.", hit_token_limit=False,
+                           shape=shape_of("reminder email"), brief_fields=fields)
+    assert cleaned.text == f"{expected}\n\nYour check-up is due."
+    assert cleaned.removed == (f"salutation in the brief's words: {first_line!r} became {expected!r}",)
+
+
+@pytest.mark.parametrize("first_line", ["Dear volunteers,", "Dear Ms Patel,", "Dear existing dental patients, your check-up is due."])
+def test_a_salutation_of_its_own_stays(first_line: str) -> None:
+    answer = f"{first_line}\n\nThank you."
+    fields = ("existing dental patients and local volunteers", "Remind patients")
+    assert clean_answer(answer, hit_token_limit=False, shape=shape_of("email"), brief_fields=fields).text == answer
+
+
+def test_a_kept_hashtag_loses_its_apostrophe() -> None:
+    # A feed ends a tag at an apostrophe; completeness read "#StAnne'sPrimary" as a sentence cut off.
+    cleaned = clean_answer("See you there! #BakeSale #StAnne'sPrimary", hit_token_limit=False,
+                           shape=shape_of("social media post"))
+    assert cleaned.text == "See you there! #BakeSale #StAnnesPrimary"

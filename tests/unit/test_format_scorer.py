@@ -48,6 +48,9 @@ def scorer(tmp_path) -> FormatScorer:
         ("Dear members,\n" + PROSE, {"format": "newsletter paragraph"}, 2 / 3,
          ["opens with a greeting, 'Dear members,', which a paragraph does not have"]),
         ("Dear members,\n" + PROSE, {"format": "welcome email"}, 1.0, []),
+        ("Hey there, cyclists! " + PROSE, {"format": "short blog post"}, 2 / 3,
+         ["opens with a greeting, 'Hey there, cyclists!', which an article does not have"]),
+        ("Hey there, members! " + PROSE, {"format": "welcome email"}, 1.0, []),
         ("Subject: Solar\n" + PROSE, {"format": "announcement on our website"}, 2 / 3,
          ["has a subject line, which a notice does not have"]),
         ("1. Solar panels help.\n2. They pay back.", {"format": "social media post"}, 2 / 3,
@@ -58,7 +61,7 @@ def test_format_table(scorer, text, fields, value, failed) -> None:
     [result] = scorer.score([ScoringItem(brief(**fields), text)], ScoringContext())
     assert result.value == pytest.approx(value, abs=1e-6)
     assert result.error is None
-    assert (result.model, result.version) == ("rules", "rules-3")
+    assert (result.model, result.version) == ("rules", "rules-4")
     assert len(result.details["problems"]) == len(failed)
     for expected, actual in zip(failed, result.details["problems"], strict=True):
         assert expected in actual
