@@ -203,8 +203,10 @@ class Settings(BaseSettings):
     )
     default_channel: str = "default"
     candidates: int = Field(2, ge=1, le=64)
+    # Two: a rejected first round is usually the writer's habit on that brief (a list for a paragraph, a copied
+    # salutation), and a second new round recovers some of those briefs at the cost of their drafting only.
     redraft_rounds: int = Field(
-        1, ge=0, le=4,
+        2, ge=0, le=4,
         description="Rounds of new candidates for a text brief whose every candidate the gate rejected "
                     "(as many as it had); 0 drafts each brief once.",
     )

@@ -16,8 +16,8 @@ from aigc_workflow.generation import prompt_cache
 from aigc_workflow.generation.base import GeneratedDraft, GenerationRequest, Generator, finished_draft
 from aigc_workflow.generation.prefix import PROBE_BRIEFS
 from aigc_workflow.generation.prompts import PROMPT_VERSION, chat_messages, min_words_to_write, token_budget
-from aigc_workflow.text_formats import words_without_tags
 from aigc_workflow.models.specs import RegisteredModel, ResolvedTextModel, resolve_text_model
+from aigc_workflow.text_formats import words_without_tags
 
 if TYPE_CHECKING:
     from aigc_workflow.settings import Settings

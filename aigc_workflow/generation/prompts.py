@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -26,7 +25,9 @@ SYSTEM_PROMPT = (
 )
 
 # Recorded in every draft's params (and so its cache key): a changed prompt is a new draft, never a reused one.
-PROMPT_VERSION = "plain-v5-examples"
+# v6: the same rules and examples; a draft's minimum is counted in words, and the clean-up strikes an opening
+# greeting sentence and a salutation in the brief's words (drafts differ, so cached ones are not reused).
+PROMPT_VERSION = "plain-v6-examples"
 DEFAULT_AUDIENCE = "a general audience"
 DEFAULT_FORMAT = "short text"
 FACTS_LABEL = "Facts (use only these; invent no other names, dates, prices or figures)"
@@ -89,7 +90,7 @@ def min_words_to_write(brief: BriefSpec, budget: int) -> int:
     """
     if not brief.min_words:
         return 0
-    return max(0, min(math.ceil(brief.min_words * 1.1), int((budget - 24) / 1.4)))
+    return max(0, min(-(-brief.min_words * 11 // 10), int((budget - 24) / 1.4)))  # a tenth more, rounded up
 
 
 def build_messages(brief: BriefSpec, special_tokens: Iterable[str] = ()) -> list[dict[str, str]]:

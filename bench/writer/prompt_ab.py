@@ -40,6 +40,8 @@ VARIANTS: dict[str, tuple[dict[str, Any], bool]] = {
     # The product example's answer with its generic claims ("holds its heat well ... good for searing") taken
     # out: every sentence says a fact of the request or what follows from it (round 4 of AB.md).
     "examples-factpan-t02": ({"temperature": 0.2}, True),
+    # The same, asked for a length 10% (not 30%) of the way into the brief's range: less room to pad.
+    "factpan-short-t02": ({"temperature": 0.2}, True),
 }
 FACTS_ONLY_PAN = (
     "Meet the Northfield Kitchen cast iron frying pan, a 26 cm pan for everyday cooking. It comes pre-seasoned, "
@@ -62,7 +64,11 @@ def draft_variant(name: str, specs: list[BriefSpec], batch_seeds: range) -> list
     original_examples = prompts.EXAMPLES
     if name == "examples-notags-t02":
         prompts.EXAMPLES = tuple((brief, _TAGS.sub("", answer).rstrip()) for brief, answer in original_examples)
-    if name == "examples-factpan-t02":
+    original_target = prompts.target_words
+    if name == "factpan-short-t02":
+        prompts.target_words = lambda brief: (brief.min_words + (brief.max_words - brief.min_words) // 10
+                                              if brief.min_words and brief.max_words else original_target(brief))
+    if name in ("examples-factpan-t02", "factpan-short-t02"):
         prompts.EXAMPLES = tuple((brief, FACTS_ONLY_PAN if brief.ref == "example-frying-pan" else answer)
                                  for brief, answer in original_examples)
     llamacpp._CONTEXT_MARGIN = 1024  # room for the worked examples
@@ -81,6 +87,7 @@ def draft_variant(name: str, specs: list[BriefSpec], batch_seeds: range) -> list
     finally:
         llamacpp.chat_messages = prompts.chat_messages
         prompts.EXAMPLES = original_examples
+        prompts.target_words = original_target
 
 
 def main() -> None:

@@ -35,18 +35,18 @@ def test_batch_stores_scores_gates_publishes_and_reports(echo_env: Path, db_url:
     import_briefs(db_url)
     state = content_batch(ContentBatchConfig(candidates=2, seed=3), return_state=True)
     summary = state.result()
-    # Both "banned" candidates fail the format gate, so it is drafted once more (redraft_rounds=1): 2 + 2 + 2.
-    assert summary["drafts"] == 6 and summary["briefs"] == 2
-    assert summary["decisions"] == {"approved": 2, "rejected": 4}
+    # Both "banned" candidates fail the format gate, so it is drafted twice more (redraft_rounds=2): 2 + 2 + 2 + 2.
+    assert summary["drafts"] == 8 and summary["briefs"] == 2
+    assert summary["decisions"] == {"approved": 2, "rejected": 6}
     # Both trees candidates passed, but they are alternatives: one blog post was asked for, one goes out.
     assert summary["published"] == 1
     assert (summary["chosen"], summary["alternates"]) == (1, 1)
-    assert summary["reasons"] == {"format below minimum": 4}
+    assert summary["reasons"] == {"format below minimum": 6}
 
     with session_scope(db_url) as session:
         drafts = repo.list_drafts(session=session)
         assert {d.brief.ref: str(d.verdict.decision) for d in drafts} == {"trees": "approved", "banned": "rejected"}
-        assert sorted(d.candidate_index for d in drafts if d.brief.ref == "banned") == [0, 1, 2, 3]
+        assert sorted(d.candidate_index for d in drafts if d.brief.ref == "banned") == [0, 1, 2, 3, 4, 5]
         assert sorted(d.candidate_index for d in drafts if d.brief.ref == "trees") == [0, 1]
         for draft in drafts:
             assert draft.model_version == "fake:echo@1" and draft.params == {"kind": "echo"}
@@ -76,30 +76,31 @@ def test_batch_stores_scores_gates_publishes_and_reports(echo_env: Path, db_url:
     assert {f"batch-{batch_id}-drafts", f"batch-{batch_id}-summary", f"batch-{batch_id}-generation"} <= set(artifacts)
     table = artifacts[f"batch-{batch_id}-drafts"].data
     table = json.loads(table) if isinstance(table, str) else table
-    assert len(table) == 6 and {row["verdict"] for row in table} == {"approved", "rejected"}
-    assert sorted(row["choice"] for row in table) == ["-", "-", "-", "-", "alt 2", "chosen"]
+    assert len(table) == 8 and {row["verdict"] for row in table} == {"approved", "rejected"}
+    assert sorted(row["choice"] for row in table) == ["-", "-", "-", "-", "-", "-", "alt 2", "chosen"]
     summary_md = artifacts[f"batch-{batch_id}-summary"].data
-    assert "pass rate **33%**" in summary_md
+    assert "pass rate **25%**" in summary_md
     assert "**1** chosen, **1** approved alternates" in summary_md and "| trees |" in summary_md
     assert artifacts[f"batch-{batch_id}-generation"].data == 100.0
     assert artifacts[f"batch-{batch_id}-redraft-1"].data == 100.0
+    assert artifacts[f"batch-{batch_id}-redraft-2"].data == 100.0
 
 
 def test_running_again_regenerates_nothing_and_publishes_nothing_twice(echo_env: Path, db_url: str) -> None:
     import_briefs(db_url)
     first = content_batch(ContentBatchConfig(candidates=2, seed=3))
     second = content_batch(ContentBatchConfig(candidates=2, seed=3))
-    assert first["drafts"] == second["drafts"] == 6  # with the redraft of "banned"
-    assert count(db_url, Draft) == 6
+    assert first["drafts"] == second["drafts"] == 8  # with the two redrafts of "banned"
+    assert count(db_url, Draft) == 8
     assert count(db_url, Publication) == 1  # one per brief that passed, however often the batch runs
-    assert count(db_url, Score) == 6 and count(db_url, Verdict) == 6
+    assert count(db_url, Score) == 8 and count(db_url, Verdict) == 8
     with session_scope(db_url) as session:
         # The second batch covers the drafts it reused: `aigc drafts list --batch` shows them.
         reused = repo.list_drafts(session=session, batch_id=second["batch_id"])
         assert sorted(d.id for d in reused) == sorted(d.id for d in repo.list_drafts(session=session))
     # A new seed is new demand: new drafts, the best of them published beside the old one.
     third = content_batch(ContentBatchConfig(candidates=2, seed=4))
-    assert third["drafts"] == 6 and count(db_url, Draft) == 12 and count(db_url, Publication) == 2
+    assert third["drafts"] == 8 and count(db_url, Draft) == 16 and count(db_url, Publication) == 2
 
 
 def test_without_redraft_rounds_each_brief_is_drafted_once(echo_env: Path, db_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]

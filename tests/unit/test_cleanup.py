@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from aigc_workflow.generation.base import GenerationRequest, finished_draft
 from aigc_workflow.briefs import BriefSpec
+from aigc_workflow.generation.base import GenerationRequest, finished_draft
 from aigc_workflow.generation.cleanup import clean_answer
 from aigc_workflow.text_formats import shape_of
 

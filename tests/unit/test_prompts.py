@@ -255,7 +255,7 @@ def test_changing_the_rules_or_examples_means_a_new_prompt_version():
 
     material = json.dumps([SYSTEM_PROMPT, [(b.model_dump(mode="json"), a) for b, a in EXAMPLES]], sort_keys=True)
     assert (PROMPT_VERSION, hashlib.sha256(material.encode()).hexdigest()[:16]) == (
-        "plain-v5-examples", "72a091ce307e717e")
+        "plain-v6-examples", "72a091ce307e717e")
 
 
 def test_worked_examples_hold_nothing_a_draft_is_forbidden_to_write():
