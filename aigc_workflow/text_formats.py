@@ -45,13 +45,7 @@ SUBJECT_LINE = re.compile(r"^\s*(?:\*\*)?subject(?:\*\*)?\s*:[^\n]*$", re.IGNORE
 _LIST_LINE = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*\u2022])\s+\S", re.MULTILINE)
 
 
-_HASHTAG = re.compile(r"#[^\W\d_][\w'\u2019-]*")
 _WORD = re.compile(r"\w+(?:['\u2019-]\w+)*")
-
-
-def words_without_tags(text: str) -> list[str]:
-    """The words of a text as the format scorer counts them, hashtags left out (they are no part of its length)."""
-    return _WORD.findall(_HASHTAG.sub(" ", text))
 
 
 def copies_words(text: str, source: str, run: int) -> str | None:

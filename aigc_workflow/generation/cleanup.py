@@ -19,7 +19,7 @@ _SIGN_OFF = re.compile(
     r"(?:\n|^)\s*(?:let me know\b|feel free to (?:adjust|modify|change|edit|ask)|i hope (?:this|that) (?:helps|works)"
     r"|hope this helps|if you(?:'d| would)? (?:like|need|want) (?:any|me|more|further|changes)"
     r"|this (?:post|email|text|paragraph|description|announcement) (?:is|keeps|uses|highlights|stays)\b"
-    r"|note:|\(word count|word count:|\**end of (?:the |this )?(?:public |service )?(?:notice|announcement|message"
+    r"|\**note:\**|\(word count|word count:|\**end of (?:the |this )?(?:public |service )?(?:notice|announcement|message"
     r"|email|post)\b)[^\n]*\s*$",
     re.IGNORECASE,
 )

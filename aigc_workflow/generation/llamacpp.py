@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING, Any
 from aigc_workflow.generation import prompt_cache
 from aigc_workflow.generation.base import GeneratedDraft, GenerationRequest, Generator, finished_draft
 from aigc_workflow.generation.prefix import PROBE_BRIEFS
-from aigc_workflow.generation.prompts import PROMPT_VERSION, chat_messages, min_words_to_write, token_budget
+from aigc_workflow.generation.prompts import PROMPT_VERSION, chat_messages, min_tokens, token_budget
 from aigc_workflow.models.specs import RegisteredModel, ResolvedTextModel, resolve_text_model
-from aigc_workflow.text_formats import words_without_tags
 
 if TYPE_CHECKING:
     from aigc_workflow.settings import Settings
@@ -61,7 +60,6 @@ class LlamaCppGenerator(Generator):
         self._formatter: Any = None
         self._special: tuple[str, ...] = ()
         self._banned: dict[str, list[int]] = {}
-        self._hash_tokens: list[int] = []
         self._prefix: list[int] = []
         self._lock = threading.Lock()
         self.load_seconds: float | None = None
@@ -133,10 +131,8 @@ class LlamaCppGenerator(Generator):
         bos = self._piece(self._llama.token_bos()) if self._llama.token_bos() >= 0 else ""
         self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
         self._special = tuple(special_pieces(self._llama))
-        found = fragment_tokens(self._llama, (*_BANNED_FRAGMENTS, "#"))
-        self._hash_tokens = found.pop("#")
         if self.generation.forbid_placeholders:
-            self._banned = found
+            self._banned = banned_tokens(self._llama)
         probes = [self._tokens(self.prompt_for(GenerationRequest(brief, 0, 0))) for brief in PROBE_BRIEFS]
         self._prefix = list(os.path.commonprefix(probes))
         with self._lock:  # a draft, or the close at exit, waits for the prefill
@@ -186,13 +182,13 @@ class LlamaCppGenerator(Generator):
         for request in requests:
             prompt = self.prompt_for(request)
             budget = token_budget(request.brief, self.generation.max_new_tokens)
-            at_least = min_words_to_write(request.brief, budget)
+            at_least = min_tokens(request.brief, budget)
             with self._lock:  # one llama.cpp context: drafts from several threads take turns
                 try:
                     text, finish = self.complete(prompt, request.seed, budget, at_least)
                 except PromptTooLong as error:
                     raise PromptTooLong(f"brief {request.brief.ref!r}: {error}") from None
-            params = {**self.params, "token_budget": budget, "min_words": at_least}
+            params = {**self.params, "token_budget": budget, "min_tokens": at_least}
             drafts.append(finished_draft(request, prompt, self.model_version, params, text, finish == "length"))
         return drafts
 
@@ -218,7 +214,7 @@ class LlamaCppGenerator(Generator):
 
     def complete(self, prompt: str, seed: int, max_tokens: int, at_least: int = 0) -> tuple[str, str]:
         """The raw answer to a rendered prompt and why it ended ("stop" at end of turn, or "length"); the end of
-        turn is impossible before the answer holds `at_least` words (hashtags aside)."""
+        turn is impossible before `at_least` new tokens."""
         g = self.generation
         tokens = self._tokens(prompt)
         if len(tokens) + max_tokens > self._llama.n_ctx():
@@ -232,16 +228,15 @@ class LlamaCppGenerator(Generator):
         output = self._llama.create_completion(
             prompt=tokens, max_tokens=max_tokens, temperature=g.temperature, top_p=g.top_p, top_k=g.top_k,
             min_p=g.min_p, repeat_penalty=g.repeat_penalty, seed=seed & 0xFFFFFFFF,
-            stop=list(self._formatter_stops()), logits_processor=self._constraints(prompt, len(tokens), at_least),
+            stop=list(self._formatter_stops()), logits_processor=self._constraints(prompt, len(tokens) + at_least),
         )
         choice = output["choices"][0]
         return choice["text"], choice.get("finish_reason") or "stop"
 
-    def _constraints(self, prompt: str, prompt_tokens: int, min_words: int) -> Any:
+    def _constraints(self, prompt: str, end_before: int) -> Any:
         """One logits processor for what a draft may not write: the banned tokens ("[" always; "@", "www" and
-        "http" unless the request has them) and, until the answer holds `min_words` words, any end of turn or
-        control token and any "#" within a line (a hashtag: the padding the clean-up strikes; a heading's "#"
-        opens a line and stays possible).
+        "http" unless the request has them), and any end of turn or control token while the sequence is shorter
+        than `end_before`.
 
         One processor, not llama-cpp-python's `logit_bias` beside it: given both, 0.3.x drops both (its
         `LogitsProcessorList.extend` returns None), and its bias loops in Python over thousands of tokens.
@@ -256,20 +251,12 @@ class LlamaCppGenerator(Generator):
         ends = np.array(sorted({token for token in (self._llama.token_eos(), *(
             token for piece in (*self._formatter_stops(), *self._special) for token in self._tokens(piece)))
             if token >= 0}), dtype=np.intc)
-        hashes = np.array(self._hash_tokens, dtype=np.intc)
-        reached = min_words <= 0
 
         def constrain(input_ids: Any, scores: Any) -> Any:
-            nonlocal reached
             if banned.size:
                 scores[banned] = -np.inf
-            if not reached:
-                answer = self._llama.detokenize(list(input_ids[prompt_tokens:])).decode("utf-8", errors="ignore")
-                reached = len(words_without_tags(answer)) >= min_words
-                if not reached:
-                    scores[ends] = -np.inf
-                    if answer and not answer.endswith("\n"):
-                        scores[hashes] = -np.inf
+            if len(input_ids) < end_before:
+                scores[ends] = -np.inf
             return scores
 
         return LogitsProcessorList([constrain])
@@ -302,12 +289,12 @@ def special_pieces(llama: Any) -> list[str]:
 _BANNED_FRAGMENTS = ("[", "@", "www", "http")
 
 
-def fragment_tokens(llama: Any, fragments: Sequence[str]) -> dict[str, list[int]]:
-    """Vocabulary ids whose text holds each fragment (one pass over a 151k vocabulary: about 0.7 s)."""
-    found: dict[str, list[int]] = {fragment: [] for fragment in fragments}
+def banned_tokens(llama: Any) -> dict[str, list[int]]:
+    """Vocabulary ids per banned fragment (one pass over a 151k vocabulary: about 0.7 s)."""
+    found: dict[str, list[int]] = {fragment: [] for fragment in _BANNED_FRAGMENTS}
     for token in range(llama.n_vocab()):
         piece = llama.detokenize([token]).decode("utf-8", errors="ignore").lower()
-        for fragment in fragments:
+        for fragment in _BANNED_FRAGMENTS:
             if fragment in piece:
                 found[fragment].append(token)
     return found

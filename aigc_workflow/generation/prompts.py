@@ -25,8 +25,8 @@ SYSTEM_PROMPT = (
 )
 
 # Recorded in every draft's params (and so its cache key): a changed prompt is a new draft, never a reused one.
-# v6: the same rules and examples; a draft's minimum is counted in words, and the clean-up strikes an opening
-# greeting sentence and a salutation in the brief's words (drafts differ, so cached ones are not reused).
+# v6: the same rules and examples; the clean-up strikes an opening greeting sentence and bold "Note:" lines and
+# plains a salutation in the brief's words (drafts differ, so cached ones are not reused).
 PROMPT_VERSION = "plain-v6-examples"
 DEFAULT_AUDIENCE = "a general audience"
 DEFAULT_FORMAT = "short text"
@@ -79,18 +79,14 @@ def token_budget(brief: BriefSpec, limit: int) -> int:
     return min(limit, int(brief.max_words * 1.3) + 16)
 
 
-def min_words_to_write(brief: BriefSpec, budget: int) -> int:
-    """Words a draft must hold before it may end (0: no minimum): the brief's minimum and a tenth more, for what
-    the clean-up strikes (a greeting line, a stock sentence, a cut-off end), within what the token budget holds.
-
-    Asked for "about 71 words", the writer restated a detailed topic in one sentence and stopped (the library's
-    new hours: 23 words of a 50-word minimum). A minimum counted in tokens was met with closing hashtags that the
-    clean-up then struck ("#LibraryHoursMondayToFriday ..."), and a line of opening hours takes three tokens a
-    word: the writer counts words, hashtags aside, as the format scorer does.
-    """
+def min_tokens(brief: BriefSpec, budget: int) -> int:
+    """New tokens a draft must reach before it may end (0: no minimum). Asked for "about 71 words", the writer
+    restated a detailed topic in one sentence and stopped (the library's new hours: 23 words of a 50-word
+    minimum); its end of turn waits until the brief's minimum is in reach (1.4 tokens a word: English runs at
+    1.2-1.35, and the last sentence may be trimmed)."""
     if not brief.min_words:
         return 0
-    return max(0, min(-(-brief.min_words * 11 // 10), int((budget - 24) / 1.4)))  # a tenth more, rounded up
+    return max(0, min(int(brief.min_words * 1.4), budget - 24))
 
 
 def build_messages(brief: BriefSpec, special_tokens: Iterable[str] = ()) -> list[dict[str, str]]:

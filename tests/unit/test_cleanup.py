@@ -210,3 +210,10 @@ def test_a_kept_hashtag_loses_its_apostrophe() -> None:
     cleaned = clean_answer("See you there! #BakeSale #StAnne'sPrimary", hit_token_limit=False,
                            shape=shape_of("social media post"))
     assert cleaned.text == "See you there! #BakeSale #StAnnesPrimary"
+
+
+def test_a_bold_note_to_the_requester_is_struck() -> None:
+    # "**Note:** The text provided is a sample ..." closed three drafts that the gate approved (bench/writer/EVAL.md).
+    cleaned = clean_answer("The gym is closed on 25 December.\n\n**Note:** The text provided is a sample.",
+                           hit_token_limit=False)
+    assert cleaned.text == "The gym is closed on 25 December."
