@@ -37,25 +37,43 @@ SHAPES: tuple[tuple[tuple[str, ...], Shape], ...] = (
 )
 
 # A greeting line on its own ("Dear parents," / "Hi everyone!"), and a subject line ("Subject: ...").
-GREETING = re.compile(r"^\s*(?:dear|hello|hi|hey|greetings)\b[^\n]{0,80}[,!:]?\s*$", re.IGNORECASE | re.MULTILINE)
+GREETING = re.compile(r"^[ \t]*(?:dear|hello|hi|hey|greetings)(?=[\s,!:])(?:[^\S\n]*[^\s]+){0,6}[^\S\n]*$",
+                      re.IGNORECASE | re.MULTILINE)  # at most six words more: a longer line is content
 # A greeting sentence that opens a line and the text runs on after it: "Hey there, cyclists! Before you ride..."
 # (the writer's habit in blog and social posts; editors read it as the brief's audience field echoed back).
-GREETING_SENTENCE = re.compile(r"^\s*(?:hello|hi|hey|greetings)(?=[\s,!])[^\n.?!]{0,50}!\s+(?=\S)", re.IGNORECASE)
+# Only the vocative shapes ("Hey there, cyclists!", "Hi everyone!"): "Hello Kitty fans will love..." is content.
+GREETING_SENTENCE = re.compile(
+    r"^\s*(?:hello|hi|hey|greetings)(?: there| all| everyone| everybody| folks| friends)?(?:,[^\n.?!,]{1,40})?!\s+(?=\S)",
+    re.IGNORECASE,
+)
 SUBJECT_LINE = re.compile(r"^\s*(?:\*\*)?subject(?:\*\*)?\s*:[^\n]*$", re.IGNORECASE | re.MULTILINE)
 _LIST_LINE = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*\u2022])\s+\S", re.MULTILINE)
 
 
-_WORD = re.compile(r"\w+(?:['\u2019-]\w+)*")
+WORD = re.compile(r"\w+(?:['\u2019-]\w+)*")
+# A salutation that copies this many words in a row of the brief's audience (a description, not a name)
+# or of its topic addresses the readers by the brief's wording: "Dear existing dental patients,".
+AUDIENCE_ECHO_WORDS = 3
+TOPIC_ECHO_WORDS = 5
+_TITLE = re.compile(r"^(?:mr|mrs|ms|miss|mx|dr|prof)\b\.?", re.IGNORECASE)
+
+
+def salutation_echo(who: str, audience: str | None, topic: str) -> str | None:
+    """The words a salutation's addressee copies from the brief (its audience or topic), or None; a person
+    addressed by title ("Mrs Jones") is a name, never an echo."""
+    if _TITLE.match(who.strip()):
+        return None
+    return copies_words(who, audience or "", AUDIENCE_ECHO_WORDS) or copies_words(who, topic, TOPIC_ECHO_WORDS)
 
 
 def copies_words(text: str, source: str, run: int) -> str | None:
     """The first run of `run` words (case-insensitive) that `text` copies from `source`, or None."""
-    said = [w.lower() for w in _WORD.findall(text)]
-    asked = [w.lower() for w in _WORD.findall(source)]
+    said = [w.lower() for w in WORD.findall(text)]
+    asked = [w.lower() for w in WORD.findall(source)]
     grams = {tuple(asked[i:i + run]) for i in range(len(asked) - run + 1)}
     for i in range(len(said) - run + 1):
         if tuple(said[i:i + run]) in grams:
-            return " ".join(_WORD.findall(text)[i:i + run])
+            return " ".join(WORD.findall(text)[i:i + run])
     return None
 
 

@@ -56,8 +56,7 @@ def finished_draft(
     """A text draft from a model's raw answer: tidied (cleanup.clean_answer), with how it ended in its params."""
     brief = request.brief
     cleaned = clean_answer(answer, hit_token_limit=hit_token_limit, max_words=brief.max_words,
-                           shape=shape_of(brief.format),
-                           brief_fields=(brief.audience or "", brief.topic))
+                           shape=shape_of(brief.format), audience=brief.audience, topic=brief.topic)
     if cleaned.trimmed_to_sentence:
         finish = ("token limit: trimmed to the last complete sentence" if hit_token_limit
                   else "trimmed to the brief's max_words at a sentence end")

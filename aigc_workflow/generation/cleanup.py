@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from aigc_workflow.text_formats import GREETING_SENTENCE, SUBJECT_LINE, Shape, copies_words
+from aigc_workflow.text_formats import GREETING_SENTENCE, SUBJECT_LINE, Shape, salutation_echo
 
 # An opening line that talks about the answer instead of being it: "Sure! Here is a short blog post:".
 _PREAMBLE = re.compile(
@@ -19,7 +19,8 @@ _SIGN_OFF = re.compile(
     r"(?:\n|^)\s*(?:let me know\b|feel free to (?:adjust|modify|change|edit|ask)|i hope (?:this|that) (?:helps|works)"
     r"|hope this helps|if you(?:'d| would)? (?:like|need|want) (?:any|me|more|further|changes)"
     r"|this (?:post|email|text|paragraph|description|announcement) (?:is|keeps|uses|highlights|stays)\b"
-    r"|\**note:\**|\(word count|word count:|\**end of (?:the |this )?(?:public |service )?(?:notice|announcement|message"
+    r"|note:|\*\*note:?\*\*:?\s*(?:this|the) (?:text|post|email|draft|description|announcement|paragraph|copy)\b"
+    r"|\(word count|word count:|\**end of (?:the |this )?(?:public |service )?(?:notice|announcement|message"
     r"|email|post)\b)[^\n]*\s*$",
     re.IGNORECASE,
 )
@@ -44,7 +45,7 @@ _GREETING_LINE = re.compile(r"^\s*(?:dear|hello|hi|hey|greetings)(?=[\s,!:])[^\n
 # A salutation line, and what narrows its readers down ("customers of Greenleaf", "patients who ..."): an editor
 # who strikes a salutation copied from the brief keeps the readers' noun, "Dear patients,".
 _SALUTATION_LINE = re.compile(
-    r"^[ \t]*(?P<greet>dear|hello|hi|hey)[ \t]+(?P<who>[^\n,!:]{3,120})(?P<end>[,!:]?)[^\n]*(?=\n|$)",
+    r"^[ \t]*(?P<greet>dear|hello|hi|hey)[ \t]+(?P<who>[^\n,!:]{3,120})[^\n]*(?=\n|$)",
     re.IGNORECASE,
 )
 _QUALIFIER = re.compile(r"\s(?:to|of|who|at|in|with|on|for|from|that|and)\s.*$", re.IGNORECASE)
@@ -80,13 +81,13 @@ class Cleaned:
 
 def clean_answer(
     text: str, *, hit_token_limit: bool, max_words: int | None = None, shape: Shape | None = None,
-    brief_fields: tuple[str, ...] = (),
+    audience: str | None = None, topic: str | None = None,
 ) -> Cleaned:
     """Strip code fences, wrapping quotes, a preamble and a sign-off to the requester; trim a cut-off end.
 
     Also what an editor strikes on sight: a stock "I hope this email finds you well." sentence, a "Title:"
     label, and (for a format whose `shape` has none) a greeting line or subject line; a salutation that names
-    the readers in the words of the brief (its audience and topic: `brief_fields`) keeps only their noun.
+    the readers in the words of the brief's `audience` or `topic` (as meta_talk reads it) keeps only their noun.
 
     When the model ran out of tokens the text stops wherever the budget ended, often mid-word: it is cut
     back to its last complete sentence (or left as it is if it has none, for the scorers to judge).
@@ -109,8 +110,8 @@ def clean_answer(
         body = body[: match.start()].rstrip()
     body = _unquote(body, removed)
     body = _strike_stock(body, removed, shape)
-    if brief_fields and (shape is None or shape.greeting):
-        body = _plain_salutation(body, removed, brief_fields)
+    if topic is not None and (shape is None or shape.greeting):
+        body = _plain_salutation(body, removed, audience, topic)
     trimmed = False
     if hit_token_limit:
         cut = _last_sentence_end(body)
@@ -150,14 +151,14 @@ def _strike_stock(body: str, removed: list[str], shape: Shape | None) -> str:
     return body
 
 
-def _plain_salutation(body: str, removed: list[str], brief_fields: tuple[str, ...]) -> str:
+def _plain_salutation(body: str, removed: list[str], audience: str | None, topic: str) -> str:
     """ "Dear existing dental patients," for the audience "existing dental patients" reads as the brief's field
     echoed (editors marked every such letter); it becomes "Dear patients,", or "Hello," without a plural noun."""
     match = _SALUTATION_LINE.match(body)
     if match is None or not match.group(0).rstrip().endswith((",", ":")):  # a salutation line, not a sentence
         return body
     who = match.group("who").strip()
-    if len(who.split()) < 2 or all(copies_words(who, field, 2) is None for field in brief_fields):
+    if salutation_echo(who, audience, topic) is None:
         return body
     head = _QUALIFIER.sub("", who).split()[-1]
     greeting = f"{match.group('greet')} {head}," if head.isalpha() and head.lower().endswith("s") else "Hello,"

@@ -7,7 +7,7 @@ import re
 from aigc_workflow.scoring.base import ScoringItem
 from aigc_workflow.scoring.format import Check, RuleScorer
 
-VERSION = "rules-2"  # 2: a bold full sentence is emphasis, not a heading; a title block may stack headings;
+VERSION = "rules-3"  # 2: a bold full sentence is emphasis, not a heading; a title block may stack headings;
 # any short line ending on a comma closes a letter
 # A complete text ends on . ! ? or an ellipsis (closing quotes or brackets may follow), or on a line of
 # hashtags or emoji after such an end, as social posts do.

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from aigc_workflow.briefs import BriefSpec
 from aigc_workflow.scoring.base import ScoreResult, ScoringContext, ScoringItem
-from aigc_workflow.scoring.groundedness import FILLER, GroundednessScorer, claim_tokens
+from aigc_workflow.scoring.groundedness import GroundednessScorer, Specific, claim_tokens, supported
 
 if TYPE_CHECKING:
     from aigc_workflow.settings import Settings
@@ -19,11 +19,6 @@ def required_text(brief: BriefSpec) -> str:
     """What the brief asks to be said: its topic and its facts, one per line (the audience is who reads it,
     and keywords are the format scorer's)."""
     return "\n".join([brief.topic, *(getattr(brief, "facts", ()) or ())])
-
-
-def stated(specific_text: str, draft_tokens: set[str]) -> bool:
-    """Every word and number of the specific occurs in the draft, in canonical form ("7pm" states "19:00")."""
-    return all(t in draft_tokens for t in claim_tokens(specific_text) if t not in FILLER)
 
 
 class CoverageScorer:
@@ -53,7 +48,8 @@ class CoverageScorer:
         for item in items:
             required = list(dict.fromkeys(s.text for s in self._finder.specifics(required_text(item.brief))))
             tokens = set(claim_tokens(item.text or ""))
-            missing = [text for text in required if not stated(text, tokens)]
+            # Stated when every word and number of it occurs in the draft, in canonical form ("7pm" is "19:00").
+            missing = [text for text in required if not supported(Specific(text, "REQUIRED"), tokens)]
             value = 1.0 if not required else (len(required) - len(missing)) / len(required)
             details: dict[str, Any] = {"required": required, "missing": missing}
             if missing:

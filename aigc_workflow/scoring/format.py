@@ -14,14 +14,13 @@ from breame.spelling import get_american_spelling
 
 from aigc_workflow.briefs import BriefSpec
 from aigc_workflow.scoring.base import ScoreResult, ScoringContext, ScoringItem
-from aigc_workflow.text_formats import shape_of, shape_problems
+from aigc_workflow.text_formats import WORD, shape_of, shape_problems
 
 if TYPE_CHECKING:
     from aigc_workflow.settings import Settings
 
 VERSION = "rules-4"  # 2: the shape of the brief's format (text_formats.py); 3: keywords in any inflection and spelling;
 # 4: a greeting sentence opening a format without greetings ("Hey there, cyclists! Before you ride...")
-_WORD = re.compile(r"\w+(?:['\u2019-]\w+)*")
 _LETTERS = re.compile(r"[^\W_]+")
 _SENTENCE_BREAK = re.compile(r"[.!?;:]+(?:\s|$)|\n")
 # Degenerate generation (a loop) repeats phrases far more than prose does; prose of a few hundred
@@ -41,7 +40,7 @@ class Check:
 
 
 def words(text: str) -> list[str]:
-    return _WORD.findall(text)
+    return WORD.findall(text)
 
 
 def phrase_pattern(phrase: str) -> re.Pattern[str]:

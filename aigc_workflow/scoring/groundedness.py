@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from aigc_workflow.briefs import BriefSpec
@@ -14,7 +13,8 @@ from aigc_workflow.scoring.base import ModelUnavailable, ScoreResult, ScoringCon
 if TYPE_CHECKING:
     from aigc_workflow.settings import Settings
 
-VERSION = "specifics-2"  # 2: a name needs a capitalised proper noun ("thyme" tagged NNP is no name)
+VERSION = "specifics-3"  # 2: a name needs a capitalised proper noun ("thyme" tagged NNP is no name);
+# 3: "per cent" and "percent" claim nothing beyond their number ("20%" states "20 per cent")
 # The entity kinds (OntoNotes labels, as spaCy's English pipelines predict them) that make a checkable claim.
 NAMED = {"PERSON", "ORG", "GPE", "LOC", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"}
 FIGURES = {"DATE", "TIME", "MONEY", "PERCENT", "QUANTITY", "CARDINAL", "ORDINAL"}
@@ -41,7 +41,8 @@ FILLER = set(
     "the a an of on at in from to and or until till by for every each per our your its their this that these those next "
     "s am pm noon midday o clock around about approximately up over under more than less just only also day days "
     "week weeks month months year years hour hours minute minutes time times daily weekly monthly yearly annual "
-    "gbp usd eur pound pounds dollar dollars euro euros p dear hi hello hey team staff crew family everyone "
+    "gbp usd eur pound pounds dollar dollars euro euros p cent percent dear hi hello hey team staff crew family "
+    "everyone "
     # the kind of place a brief names without it ("Hillview Primary" is Hillview Primary School)
     "school club centre center clinic shop store".split()
 )
@@ -138,9 +139,9 @@ def merge_specifics(entities: Sequence[Specific], spans: Sequence[tuple[int, int
     return found
 
 
-@lru_cache(maxsize=2)
 def load_pipeline(name: str) -> Any:
-    """The spaCy pipeline that finds names, loaded once a process (groundedness and coverage share it)."""
+    """The spaCy pipeline that finds names (each scorer loads its own: a timed-out scorer's thread may still be
+    using one, and a spaCy pipeline is not made to be called from two threads at once)."""
     try:
         import spacy
     except ImportError as error:

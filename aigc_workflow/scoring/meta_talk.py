@@ -7,9 +7,9 @@ import re
 from aigc_workflow.briefs import BriefSpec
 from aigc_workflow.scoring.base import ScoringItem
 from aigc_workflow.scoring.format import Check, RuleScorer
-from aigc_workflow.text_formats import copies_words
+from aigc_workflow.text_formats import salutation_echo
 
-VERSION = "rules-2"  # 2: "we hope ... finds you well"
+VERSION = "rules-3"  # 2: "we hope ... finds you well"; 3: a titled name ("Dear Mrs Jones,") copies no field
 # Markup and wording of the prompt itself, which only a writer that echoes its instructions would print.
 _PROMPT_ECHO = re.compile(
     r"</?(?:brief|topic|audience|tone|format|system|user|assistant|im_start|im_end)\b[^>]*>|<\|[a-z_]+\|>"
@@ -32,10 +32,6 @@ _BOILERPLATE = re.compile(
     re.IGNORECASE,
 )
 _SALUTATION = re.compile(r"^\s*(?:dear|hello|hi|hey|greetings|to)\b\s+(?P<who>[^\n,:!]{3,120})", re.IGNORECASE)
-# A salutation that copies this many words in a row of the brief's audience (a description, not a name)
-# or of its topic addresses the readers by the brief's wording: "Dear existing dental patients,".
-AUDIENCE_ECHO_WORDS = 3
-TOPIC_ECHO_WORDS = 5
 
 
 def meta_checks(text: str | None, brief: BriefSpec) -> list[Check]:
@@ -54,8 +50,7 @@ def meta_checks(text: str | None, brief: BriefSpec) -> list[Check]:
     copied = None
     if first:
         who = first.group("who")
-        copied = copies_words(who, brief.audience or "", AUDIENCE_ECHO_WORDS) or copies_words(
-            who, brief.topic, TOPIC_ECHO_WORDS)
+        copied = salutation_echo(who, brief.audience, brief.topic)
     checks.append(Check("salutation_not_copied", copied is None,
                         f"the salutation copies the brief: {first.group(0).strip()!r}" if first and copied else None))
     return checks

@@ -7,7 +7,7 @@ import pytest
 from aigc_workflow.briefs import BriefSpec
 from aigc_workflow.generation.base import GenerationRequest, finished_draft
 from aigc_workflow.generation.cleanup import clean_answer
-from aigc_workflow.text_formats import shape_of
+from aigc_workflow.text_formats import shape_of, shape_problems
 
 
 @pytest.mark.parametrize(
@@ -187,22 +187,27 @@ def test_closing_hashtags_edge_cases(text_format: str, answer: str, expected: st
 @pytest.mark.parametrize(("first_line", "expected"), [
     ("Dear existing dental patients,", "Dear patients,"),
     ("Dear new subscribers to Fern & Thread, a small online fabric shop,", "Dear subscribers,"),
-    ("Dear regular customer,", "Hello,"),
+    ("Dear loyal regular customer,", "Hello,"),
 ])
 def test_a_salutation_in_the_briefs_words_keeps_only_the_readers_noun(first_line: str, expected: str) -> None:
     # Editors marked every letter that greeted its readers with the brief's audience field (meta_talk rejects it).
-    fields = ("existing dental patients, regular customer", "Welcome new subscribers to Fern & Thread, a small online fabric shop")
+    audience, topic = "existing dental patients, loyal regular customer", "Welcome new subscribers to Fern & Thread, a shop"
     cleaned = clean_answer(f"{first_line}\n\nYour check-up is due.", hit_token_limit=False,
-                           shape=shape_of("reminder email"), brief_fields=fields)
+                           shape=shape_of("reminder email"), audience=audience, topic=topic)
     assert cleaned.text == f"{expected}\n\nYour check-up is due."
     assert cleaned.removed == (f"salutation in the brief's words: {first_line!r} became {expected!r}",)
 
 
-@pytest.mark.parametrize("first_line", ["Dear volunteers,", "Dear Ms Patel,", "Dear existing dental patients, your check-up is due."])
+@pytest.mark.parametrize("first_line", [
+    "Dear volunteers,", "Dear local volunteers,", "Dear Mrs Sarah Jane Patel,", "Dear James Roberts,",
+    "Dear existing dental patients, your check-up is due.",
+])
 def test_a_salutation_of_its_own_stays(first_line: str) -> None:
+    # Two words of the audience, a person's name (even one the brief gives) and a sentence are not an echo.
     answer = f"{first_line}\n\nThank you."
-    fields = ("existing dental patients and local volunteers", "Remind patients")
-    assert clean_answer(answer, hit_token_limit=False, shape=shape_of("email"), brief_fields=fields).text == answer
+    audience, topic = "existing dental patients and local volunteers", "Write to James Roberts and Mrs Sarah Jane Patel"
+    cleaned = clean_answer(answer, hit_token_limit=False, shape=shape_of("email"), audience=audience, topic=topic)
+    assert cleaned.text == answer
 
 
 def test_a_kept_hashtag_loses_its_apostrophe() -> None:
@@ -217,3 +222,15 @@ def test_a_bold_note_to_the_requester_is_struck() -> None:
     cleaned = clean_answer("The gym is closed on 25 December.\n\n**Note:** The text provided is a sample.",
                            hit_token_limit=False)
     assert cleaned.text == "The gym is closed on 25 December."
+    for_readers = "The pool reopens on 3 June.\n\n**Note:** Bring your own towel."
+    assert clean_answer(for_readers, hit_token_limit=False).text == for_readers
+
+
+@pytest.mark.parametrize("first_sentence", [
+    "Hello Kitty fans will love our spring range!", "Greetings cards are half price this week!",
+    "Hey Duggee is coming to the library!",
+])
+def test_a_first_sentence_that_is_content_is_no_greeting(first_sentence: str) -> None:
+    answer = f"{first_sentence} Come and see it on Saturday."
+    assert clean_answer(answer, hit_token_limit=False, shape=shape_of("social media post")).text == answer
+    assert not shape_problems(answer, shape_of("social media post"))

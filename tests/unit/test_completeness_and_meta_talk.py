@@ -80,4 +80,4 @@ def test_scores_are_the_share_of_checks_passed_with_the_problems_in_the_details(
     assert [r.value for r in complete] == [1.0, 0.75]
     assert complete[1].details["problems"] == ["it stops mid-sentence: '...Your check-up is'"]
     meta = MetaTalkScorer(settings).score([ScoringItem(DENTIST, "As an AI, I say book now.")], ScoringContext())
-    assert meta[0].value == 0.75 and meta[0].version == "rules-2"
+    assert meta[0].value == 0.75 and meta[0].version == "rules-3"
